@@ -322,7 +322,8 @@ class RoutingConfig(Strict):
 
 
 class RunbookSettings(Strict):
-    directories: list[str] = Field(default_factory=lambda: ["config/runbooks"])
+    directories: list[str] = Field(default_factory=lambda: ["runbooks"])
+    """Relative paths are relative to the config directory (the loader makes them absolute)."""
     by_alert_type: dict[str, str] = Field(default_factory=dict)
     default: str | None = "generic.md"
     cache_ttl_seconds: int = Field(600, ge=0)
