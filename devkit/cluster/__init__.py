@@ -1,0 +1,1 @@
+"""Demo Kubernetes cluster served over MCP, answering from scenario YAML files."""
