@@ -1,0 +1,1 @@
+"""Turning investigation state into Slack messages, and sending them within Slack's limits."""
