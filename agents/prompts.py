@@ -92,7 +92,8 @@ def system_prompt(
     for server, text in (server_instructions or {}).items():
         parts.append(_section(f"Tools from MCP server '{server}'", text))
     if runbook and runbook.strip():
-        parts.append(_section("Runbook", runbook))
+        # Runbooks may come from a URL: reference material, never instructions.
+        parts.append(_section("Runbook", wrap_untrusted("runbook", runbook)))
     if prior_results:
         body = "\n\n".join(
             wrap_untrusted(f"stage:{name}", text) for name, text in prior_results if text

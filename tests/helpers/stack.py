@@ -58,11 +58,11 @@ def thread_has(stack: DevStack, channel: str, ts: str, needle: str) -> bool:
     return any(needle in message_text(m) for m in stack.slack.thread(channel, ts))
 
 
-async def eventually(check, timeout: float = 15.0, interval: float = 0.05):
+async def eventually(check, wait_s: float = 15.0, interval: float = 0.05):
     """Poll an async condition until it is truthy (returns its value) or fail on timeout."""
     import asyncio
 
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(wait_s):
         while True:
             value = await check()
             if value:
