@@ -62,6 +62,7 @@ def _serve_http(server, host: str, port: int) -> int:  # noqa: ANN001
     except OSError as exc:
         print(f"tarsy-devkit cluster: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
         return 2
+    sock.listen(128)  # listen before announcing: clients may connect as soon as they read the URL
     bound = sock.getsockname()[1]
     app = server.streamable_http_app(host=host)
     config = uvicorn.Config(app, log_level="warning", lifespan="on")

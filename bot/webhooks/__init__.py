@@ -1,0 +1,1 @@
+"""Webhook surface: `POST /webhooks/{alertmanager,grafana,pagerduty}` and `/api/v1/alerts`."""

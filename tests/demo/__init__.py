@@ -1,0 +1,1 @@
+"""tarsy demo tests."""
