@@ -1,7 +1,8 @@
 """In-process event bus: fans every event out to registered sinks.
 
-Each sink gets its own bounded queue and consumer task, so a slow sink only delays itself and
-a failing sink is logged, never raised into the runner. `emit` never awaits a sink.
+Each sink gets its own queue and consumer task, so a slow sink only delays itself and a
+failing sink is logged, never raised into the runner. `emit` never awaits a sink. A sink that
+falls far behind sheds stream deltas only, never an event the audit trail or thread needs.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import asyncio
 import contextlib
 import logging
 
-from agents.events import Event, EventSink
+from agents.events import Event, EventSink, TextDelta, ThoughtDelta
+
+DROPPABLE = (TextDelta, ThoughtDelta)
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +22,8 @@ class _SinkWorker:
     def __init__(self, name: str, sink: EventSink, maxsize: int) -> None:
         self.name = name
         self.sink = sink
-        self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=maxsize)
+        self.maxsize = maxsize
+        self.queue: asyncio.Queue[Event] = asyncio.Queue()  # soft-bounded, see put()
         self.dropped = 0
         self.failures = 0
         self.task: asyncio.Task | None = None
@@ -29,17 +33,14 @@ class _SinkWorker:
             self.task = asyncio.create_task(self._consume(), name=f"sink:{self.name}")
 
     def put(self, event: Event) -> None:
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
-            # Drop the oldest event rather than block the runner; counted and logged.
-            with contextlib.suppress(asyncio.QueueEmpty):
-                self.queue.get_nowait()
-                self.queue.task_done()
-            self.queue.put_nowait(event)
+        # Past the soft bound only stream deltas are shed (the full text also arrives in
+        # LlmTurnFinished); lifecycle, tool and outcome events are never dropped.
+        if self.queue.qsize() >= self.maxsize and isinstance(event, DROPPABLE):
             self.dropped += 1
             if self.dropped in (1, 100, 10_000):
-                log.warning("event sink %s is slow: dropped %d events", self.name, self.dropped)
+                log.warning("event sink %s is slow: shed %d stream deltas", self.name, self.dropped)
+            return
+        self.queue.put_nowait(event)
 
     async def _consume(self) -> None:
         while True:
