@@ -201,7 +201,8 @@ def write_config(
             }
         },
         "routing": {"default_chain": "kubernetes"},
-        "runbooks": {"directories": [], "default": None},
+        # Offline: never reach for the alert's GitHub runbook URL.
+        "runbooks": {"directories": [], "default": None, "allowed_hosts": ["127.0.0.1"]},
     }
     (config_dir / "tarsy.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     (config_dir / "agents.yaml").write_text(yaml.safe_dump(agents, sort_keys=False))

@@ -142,7 +142,7 @@ class RunbookResolver:
     async def _fetch_url(self, url: str) -> str:
         host = urlparse(url).hostname or ""
         allowed = self.settings.allowed_hosts
-        if allowed and host not in allowed and host not in GITHUB_HOSTS:
+        if allowed and host not in allowed:
             raise RunbookUnavailable(
                 f"runbook {url} not fetched: host '{host}' is not in runbooks.allowed_hosts"
             )

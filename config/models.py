@@ -329,7 +329,8 @@ class RunbookSettings(Strict):
     cache_ttl_seconds: int = Field(600, ge=0)
     github_token: SecretStr | None = None
     allowed_hosts: list[str] = Field(default_factory=list)
-    """When set, runbook URLs are fetched only from these hosts."""
+    """When set, runbook URLs are fetched only from these hosts (list GitHub's hosts too if
+    you want them); empty means any host."""
 
 
 class AgentsConfig(Strict):

@@ -77,6 +77,7 @@ def demo_agents(
     runbooks = agents.setdefault("runbooks", {})
     runbooks["directories"] = [str(SHIPPED_CONFIG / "runbooks")]
     runbooks.pop("github_token", None)
+    runbooks["allowed_hosts"] = ["127.0.0.1"]  # offline: no GitHub fetch for the alert's URL
     return agents
 
 

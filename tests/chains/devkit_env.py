@@ -111,7 +111,12 @@ def write_config(
         "agents": agent_defs,
         "chains": chains or THREE_STAGES,
         "routing": {"default_chain": next(iter(chains or THREE_STAGES))},
-        "runbooks": {"directories": ["runbooks"], "default": "generic.md", **(runbooks or {})},
+        "runbooks": {
+            "directories": ["runbooks"],
+            "default": "generic.md",
+            "allowed_hosts": ["127.0.0.1"],  # offline: never fetch the alerts' GitHub URLs
+            **(runbooks or {}),
+        },
     }
     (directory / "tarsy.yaml").write_text(yaml.safe_dump(tarsy, sort_keys=False))
     (directory / "agents.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
