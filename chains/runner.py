@@ -206,15 +206,7 @@ class ChainRunner:
         try:
             async with asyncio.timeout(limit):
                 if stage.agent:
-                    result = await self.investigator.run_stage(
-                        agent=stage.agent,
-                        stage_name=stage.name,
-                        alert_text=req.alert_text,
-                        runbook=req.runbook,
-                        prior_results=prior,
-                        emit=self.emit,
-                        ctx=_with_agent(ctx, stage.agent),
-                    )
+                    result = await self._run_agent(req, stage, ctx, prior, stage.agent)
                 else:
                     result, agent_results = await self._run_parallel(req, stage, ctx, prior)
         except asyncio.CancelledError:
@@ -273,6 +265,25 @@ class ChainRunner:
         )
         return result
 
+    async def _run_agent(
+        self,
+        req: RunRequest,
+        stage: StageConfig,
+        ctx: EventContext,
+        prior: list[tuple[str, StageResult]],
+        agent: str,
+    ) -> StageResult:
+        """One agent's investigation of this stage (alone, or as one of a parallel stage)."""
+        return await self.investigator.run_stage(
+            agent=agent,
+            stage_name=stage.name,
+            alert_text=req.alert_text,
+            runbook=req.runbook,
+            prior_results=prior,
+            emit=self.emit,
+            ctx=_with_agent(ctx, agent),
+        )
+
     async def _run_parallel(
         self,
         req: RunRequest,
@@ -280,18 +291,10 @@ class ChainRunner:
         ctx: EventContext,
         prior: list[tuple[str, StageResult]],
     ) -> tuple[StageResult, dict[str, Any]]:
-        async def one(agent: str) -> StageResult:
-            return await self.investigator.run_stage(
-                agent=agent,
-                stage_name=stage.name,
-                alert_text=req.alert_text,
-                runbook=req.runbook,
-                prior_results=prior,
-                emit=self.emit,
-                ctx=_with_agent(ctx, agent),
-            )
-
-        outcomes = await asyncio.gather(*(one(a) for a in stage.agents), return_exceptions=True)
+        outcomes = await asyncio.gather(
+            *(self._run_agent(req, stage, ctx, prior, a) for a in stage.agents),
+            return_exceptions=True,
+        )
         ok: list[tuple[str, StageResult]] = []
         agent_results: dict[str, Any] = {}
         for agent, out in zip(stage.agents, outcomes, strict=True):

@@ -218,27 +218,24 @@ class LlmProvider(ABC):
             except RetryableError as e:
                 err = e
             except FatalError as e:
-                raise LlmError(
-                    provider=self.name,
-                    model=self.model,
-                    status=e.status,
-                    attempts=attempt,
-                    detail=str(e),
-                ) from e
+                raise self._give_up(e, attempt) from e
             if attempt > self.cfg.max_retries:
-                raise LlmError(
-                    provider=self.name,
-                    model=self.model,
-                    status=err.status,
-                    attempts=attempt,
-                    detail=str(err),
-                ) from err
+                raise self._give_up(err, attempt) from err
             delay = self.backoff(attempt, err.retry_after)
             log.info(
                 "LLM %s attempt %d failed (%s); retrying in %.2fs", self.name, attempt, err, delay
             )
             await on_retry(attempt, err, streamed, delay)
             await asyncio.sleep(delay)
+
+    def _give_up(self, err: RetryableError | FatalError, attempts: int) -> LlmError:
+        return LlmError(
+            provider=self.name,
+            model=self.model,
+            status=err.status,
+            attempts=attempts,
+            detail=str(err),
+        )
 
     def backoff(self, attempt: int, retry_after: float | None) -> float:
         """Exponential backoff with full jitter; a server retry hint wins (capped)."""

@@ -155,12 +155,14 @@ def _parse_duration(value: Any) -> float | None:
     return float(text)
 
 
-def _parse_error(raw: dict[str, Any], where: str) -> tuple[ErrorSpec, int]:
-    unknown = set(raw) - ERROR_KEYS
+def _reject_unknown_keys(raw: Any, allowed: set[str], where: str) -> None:
+    unknown = set(raw) - allowed
     if unknown:
-        raise ScriptError(
-            f"{where}.error: unknown key(s) {sorted(unknown)}; allowed {sorted(ERROR_KEYS)}"
-        )
+        raise ScriptError(f"{where}: unknown key(s) {sorted(unknown)}; allowed {sorted(allowed)}")
+
+
+def _parse_error(raw: dict[str, Any], where: str) -> tuple[ErrorSpec, int]:
+    _reject_unknown_keys(raw, ERROR_KEYS, f"{where}.error")
     kind = raw.get("kind", "http")
     if kind not in ERROR_KINDS:
         raise ScriptError(f"{where}.error.kind: {kind!r} is not one of {sorted(ERROR_KINDS)}")
@@ -179,11 +181,7 @@ def _check_respond(raw: Any, where: str) -> dict[str, Any]:
         return {}
     if not isinstance(raw, dict):
         raise ScriptError(f"{where}: expected a mapping, got {type(raw).__name__}")
-    unknown = set(raw) - RESPOND_KEYS
-    if unknown:
-        raise ScriptError(
-            f"{where}: unknown key(s) {sorted(unknown)}; allowed {sorted(RESPOND_KEYS)}"
-        )
+    _reject_unknown_keys(raw, RESPOND_KEYS, where)
     for i, call in enumerate(raw.get("function_calls") or []):
         if not isinstance(call, dict) or "name" not in call:
             raise ScriptError(f"{where}.function_calls[{i}]: needs a 'name' (and optional 'args')")
@@ -219,17 +217,9 @@ class Script:
             where = f"{origin}: turns[{i}]"
             if not isinstance(raw, dict):
                 raise ScriptError(f"{where}: expected a mapping")
-            unknown = set(raw) - TURN_KEYS
-            if unknown:
-                raise ScriptError(
-                    f"{where}: unknown key(s) {sorted(unknown)}; allowed {sorted(TURN_KEYS)}"
-                )
+            _reject_unknown_keys(raw, TURN_KEYS, where)
             match = raw.get("match") or {}
-            bad = set(match) - MATCH_KEYS
-            if bad:
-                raise ScriptError(
-                    f"{where}.match: unknown key(s) {sorted(bad)}; allowed {sorted(MATCH_KEYS)}"
-                )
+            _reject_unknown_keys(match, MATCH_KEYS, f"{where}.match")
             turn = Turn(
                 id=str(raw.get("id") or f"turn-{i + 1}"),
                 match=match,

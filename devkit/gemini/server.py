@@ -220,6 +220,41 @@ class GeminiServer:
         if self._record_path is not None:
             self.save_log(self._record_path)
 
+    async def _answer(
+        self,
+        request: web.Request,
+        view: RequestView,
+        *,
+        kind: str,
+        model: str,
+        body: dict[str, Any],
+        stream: bool,
+        prompt_tokens: int,
+    ) -> tuple[Reply | None, ErrorSpec | None]:
+        """Pick the reply or failure for `view`, log the request, and sit out a scripted hang.
+
+        A hang ends in the script's default reply, returned with no error."""
+        turn_id, reply, err = self._decide(view)
+        await self._record(
+            RecordedRequest(
+                path=request.path,
+                model=model,
+                body=body,
+                turn_id=turn_id,
+                at=time.time(),
+                kind=kind,
+                headers=self._clean_headers(request),
+                reply=reply.to_dict() if reply else None,
+                error=err.to_dict() if err else None,
+                stream=stream,
+                prompt_tokens=prompt_tokens,
+            )
+        )
+        if err is not None and err.kind == "hang":
+            await self._hang(err.delay_s)
+            return resolve_reply(self._script.default), None
+        return reply, err
+
     async def _hang(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._closing.wait(), seconds)
@@ -288,27 +323,17 @@ class GeminiServer:
         if action == "countTokens":
             return web.json_response({"totalTokens": prompt_tokens})
         stream = action == "streamGenerateContent"
-        turn_id, reply, err = self._decide(view)
-        await self._record(
-            RecordedRequest(
-                path=request.path,
-                model=model,
-                body=body,
-                turn_id=turn_id,
-                at=time.time(),
-                kind="gemini",
-                headers=self._clean_headers(request),
-                reply=reply.to_dict() if reply else None,
-                error=err.to_dict() if err else None,
-                stream=stream,
-                prompt_tokens=prompt_tokens,
-            )
+        reply, err = await self._answer(
+            request,
+            view,
+            kind="gemini",
+            model=model,
+            body=body,
+            stream=stream,
+            prompt_tokens=prompt_tokens,
         )
         if err is not None:
-            if err.kind == "hang":
-                await self._hang(err.delay_s)
-                reply = resolve_reply(self._script.default)
-            elif err.kind in ("garbage", "cut"):
+            if err.kind in ("garbage", "cut"):
                 first = json.dumps(
                     next(gemini_wire.reply_chunks(Reply(text=["partial "]), model, prompt_tokens))
                 )
@@ -335,27 +360,17 @@ class GeminiServer:
         model = view.model
         prompt_tokens = estimate_tokens(view.all_text)
         stream = bool(body.get("stream"))
-        turn_id, reply, err = self._decide(view)
-        await self._record(
-            RecordedRequest(
-                path=request.path,
-                model=model,
-                body=body,
-                turn_id=turn_id,
-                at=time.time(),
-                kind="openai",
-                headers=self._clean_headers(request),
-                reply=reply.to_dict() if reply else None,
-                error=err.to_dict() if err else None,
-                stream=stream,
-                prompt_tokens=prompt_tokens,
-            )
+        reply, err = await self._answer(
+            request,
+            view,
+            kind="openai",
+            model=model,
+            body=body,
+            stream=stream,
+            prompt_tokens=prompt_tokens,
         )
         if err is not None:
-            if err.kind == "hang":
-                await self._hang(err.delay_s)
-                reply = resolve_reply(self._script.default)
-            elif err.kind in ("garbage", "cut"):
+            if err.kind in ("garbage", "cut"):
                 first = json.dumps(
                     next(openai_wire.stream_chunks(Reply(text=["partial "]), model, 0, False))
                 )

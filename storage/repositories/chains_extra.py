@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from storage.engine import Database
 from storage.models import QUEUED, AlertRow, SessionEventRow, SessionRow, new_id, utcnow
+from storage.repositories.session_rows import session_rows_query
 
 
 async def create_rerun(
@@ -18,12 +17,7 @@ async def create_rerun(
         old = await s.get(SessionRow, session_id)
         if old is None:
             return None
-        alert = await s.scalar(
-            select(AlertRow)
-            .where(AlertRow.session_id == session_id)
-            .order_by(AlertRow.received_at, AlertRow.id)
-            .limit(1)
-        )
+        alert = await s.scalar(session_rows_query(AlertRow, session_id).limit(1))
         new = SessionRow(
             id=new_id(),
             status=QUEUED,

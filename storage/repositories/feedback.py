@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from storage.engine import Database
 from storage.models import FEEDBACK_VALUES, FeedbackRow, utcnow
+from storage.repositories.session_rows import list_session_rows
 
 
 async def add_feedback(
@@ -25,11 +24,4 @@ async def add_feedback(
 
 
 async def list_feedback(db: Database, session_id: str) -> list[FeedbackRow]:
-    async with db.read() as s:
-        return list(
-            await s.scalars(
-                select(FeedbackRow)
-                .where(FeedbackRow.session_id == session_id)
-                .order_by(FeedbackRow.at, FeedbackRow.id)
-            )
-        )
+    return await list_session_rows(db, FeedbackRow, session_id)

@@ -28,6 +28,7 @@ from storage.models import (
     SessionRow,
     utcnow,
 )
+from storage.repositories.session_rows import list_session_rows
 
 
 @dataclass(slots=True)
@@ -214,10 +215,4 @@ async def record_resolved(
 
 async def list_alerts(db: Database, session_id: str) -> list[AlertRow]:
     """Every alert (first firing, repeats, resolution) attached to an incident, oldest first."""
-    async with db.read() as s:
-        rows = await s.scalars(
-            select(AlertRow)
-            .where(AlertRow.session_id == session_id)
-            .order_by(AlertRow.received_at, AlertRow.id)
-        )
-        return list(rows)
+    return await list_session_rows(db, AlertRow, session_id)

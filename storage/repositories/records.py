@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from storage.engine import Database
 from storage.models import (
@@ -20,6 +20,7 @@ from storage.models import (
     StageExecutionRow,
     ToolCallRow,
 )
+from storage.repositories.session_rows import list_session_rows
 
 AuditRow = LlmInteractionRow | ToolCallRow | SessionEventRow
 
@@ -97,33 +98,12 @@ async def add_event(
 
 
 async def list_llm_interactions(db: Database, session_id: str) -> list[LlmInteractionRow]:
-    async with db.read() as s:
-        return list(
-            await s.scalars(
-                select(LlmInteractionRow)
-                .where(LlmInteractionRow.session_id == session_id)
-                .order_by(LlmInteractionRow.created_at, LlmInteractionRow.id)
-            )
-        )
+    return await list_session_rows(db, LlmInteractionRow, session_id)
 
 
 async def list_tool_calls(db: Database, session_id: str) -> list[ToolCallRow]:
-    async with db.read() as s:
-        return list(
-            await s.scalars(
-                select(ToolCallRow)
-                .where(ToolCallRow.session_id == session_id)
-                .order_by(ToolCallRow.created_at, ToolCallRow.id)
-            )
-        )
+    return await list_session_rows(db, ToolCallRow, session_id)
 
 
 async def list_events(db: Database, session_id: str) -> list[SessionEventRow]:
-    async with db.read() as s:
-        return list(
-            await s.scalars(
-                select(SessionEventRow)
-                .where(SessionEventRow.session_id == session_id)
-                .order_by(SessionEventRow.at, SessionEventRow.id)
-            )
-        )
+    return await list_session_rows(db, SessionEventRow, session_id)

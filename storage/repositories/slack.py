@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from storage.engine import Database
 from storage.models import SlackEventSeenRow, SlackMessageRow, utcnow
+from storage.repositories.session_rows import list_session_rows
 
 SLACK_MESSAGE_PURPOSES = ("root", "status", "stage", "final", "note", "answer", "warning")
 
@@ -74,11 +75,4 @@ async def record_slack_message(
 
 
 async def list_slack_messages(db: Database, session_id: str) -> list[SlackMessageRow]:
-    async with db.read() as s:
-        return list(
-            await s.scalars(
-                select(SlackMessageRow)
-                .where(SlackMessageRow.session_id == session_id)
-                .order_by(SlackMessageRow.created_at, SlackMessageRow.id)
-            )
-        )
+    return await list_session_rows(db, SlackMessageRow, session_id)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from storage.engine import Database
 from storage.models import STAGE_STATUSES, StageExecutionRow, utcnow
+from storage.repositories.session_rows import list_session_rows
 
 
 async def start_stage(
@@ -68,14 +69,7 @@ async def finish_stage(
 
 
 async def list_stages(db: Database, session_id: str) -> list[StageExecutionRow]:
-    async with db.read() as s:
-        return list(
-            await s.scalars(
-                select(StageExecutionRow)
-                .where(StageExecutionRow.session_id == session_id)
-                .order_by(StageExecutionRow.started_at, StageExecutionRow.index)
-            )
-        )
+    return await list_session_rows(db, StageExecutionRow, session_id)
 
 
 async def completed_stages(db: Database, session_id: str) -> dict[int, StageExecutionRow]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-
 from storage.engine import Database
 from storage.models import (
     AlertRow,
@@ -18,6 +16,7 @@ from storage.models import (
     StageExecutionRow,
     ToolCallRow,
 )
+from storage.repositories.session_rows import session_rows
 
 
 @dataclass(slots=True)
@@ -38,28 +37,14 @@ async def get_timeline(db: Database, session_id: str) -> Timeline | None:
         session = await s.get(SessionRow, session_id)
         if session is None:
             return None
-
-        async def rows(model, *order):  # noqa: ANN001, ANN202
-            return list(
-                await s.scalars(
-                    select(model).where(model.session_id == session_id).order_by(*order)
-                )
-            )
-
         return Timeline(
             session=session,
-            alerts=await rows(AlertRow, AlertRow.received_at, AlertRow.id),
-            stages=await rows(
-                StageExecutionRow, StageExecutionRow.started_at, StageExecutionRow.index
-            ),
-            llm_interactions=await rows(
-                LlmInteractionRow, LlmInteractionRow.created_at, LlmInteractionRow.id
-            ),
-            tool_calls=await rows(ToolCallRow, ToolCallRow.created_at, ToolCallRow.id),
-            events=await rows(SessionEventRow, SessionEventRow.at, SessionEventRow.id),
-            followups=await rows(FollowupRow, FollowupRow.asked_at, FollowupRow.id),
-            feedback=await rows(FeedbackRow, FeedbackRow.at, FeedbackRow.id),
-            slack_messages=await rows(
-                SlackMessageRow, SlackMessageRow.created_at, SlackMessageRow.id
-            ),
+            alerts=await session_rows(s, AlertRow, session_id),
+            stages=await session_rows(s, StageExecutionRow, session_id),
+            llm_interactions=await session_rows(s, LlmInteractionRow, session_id),
+            tool_calls=await session_rows(s, ToolCallRow, session_id),
+            events=await session_rows(s, SessionEventRow, session_id),
+            followups=await session_rows(s, FollowupRow, session_id),
+            feedback=await session_rows(s, FeedbackRow, session_id),
+            slack_messages=await session_rows(s, SlackMessageRow, session_id),
         )

@@ -51,6 +51,15 @@ async def run_stage(inv: Investigator, events, name: str = "triage"):
     )
 
 
+async def investigate(cfg, events):
+    """One triage stage on a fresh investigator, closed afterwards."""
+    inv = make(cfg)
+    try:
+        return await run_stage(inv, events)
+    finally:
+        await inv.aclose()
+
+
 MULTI_TURN = {
     "turns": [
         {
@@ -106,11 +115,7 @@ MULTI_TURN = {
 async def test_multi_turn_parallel_tools_masking_and_signatures(tmp_path: Path, events) -> None:
     record = tmp_path / "calls.jsonl"
     async with GeminiServer(script=MULTI_TURN, port=0) as g:
-        inv = make(agents_config(llm_url=g.base_url, record=record))
-        try:
-            result = await run_stage(inv, events)
-        finally:
-            await inv.aclose()
+        result = await investigate(agents_config(llm_url=g.base_url, record=record), events)
 
         assert [r.turn_id for r in g.requests] == ["survey", "logs-and-secret", "conclude"]
         # the model's parts (with thoughtSignature) are echoed back unchanged
@@ -203,11 +208,9 @@ async def test_prompt_injection_cannot_reach_destructive_tools(tmp_path: Path, e
     record = tmp_path / "calls.jsonl"
 
     async with GeminiServer(script=INJECTION_SCRIPT, port=0) as g:
-        inv = make(agents_config(llm_url=g.base_url, record=record, scenario=scenario_path))
-        try:
-            result = await run_stage(inv, events)
-        finally:
-            await inv.aclose()
+        result = await investigate(
+            agents_config(llm_url=g.base_url, record=record, scenario=scenario_path), events
+        )
         offered = json.dumps(g.requests[0].body.get("tools"))
         last_body = json.dumps(g.requests[-1].body)
 
@@ -224,16 +227,15 @@ async def test_prompt_injection_cannot_reach_destructive_tools(tmp_path: Path, e
     assert result.confidence == "high"
 
 
-async def test_oversized_result_is_summarised_and_recorded(tmp_path: Path, events) -> None:
-    script = {
+def biglog_script(summarize: dict) -> dict:
+    """The model asks for the 2 MB pods_log once, then concludes; `summarize` is what the
+    summariser turn does (a `respond` or an `error`)."""
+    return {
         "turns": [
             {
                 "id": "summarize",
                 "match": {"system_contains": "You condense one large tool result"},
-                "respond": {
-                    "text": "Log summary: repeated GC warnings, then "
-                    "java.lang.OutOfMemoryError: Java heap space at 14:58:02."
-                },
+                **summarize,
             },
             {
                 "id": "big-log",
@@ -254,17 +256,24 @@ async def test_oversized_result_is_summarised_and_recorded(tmp_path: Path, event
             },
         ]
     }
+
+
+async def test_oversized_result_is_summarised_and_recorded(tmp_path: Path, events) -> None:
+    script = biglog_script(
+        {
+            "respond": {
+                "text": "Log summary: repeated GC warnings, then "
+                "java.lang.OutOfMemoryError: Java heap space at 14:58:02."
+            }
+        }
+    )
     async with GeminiServer(script=script, port=0) as g:
         cfg = agents_config(
             llm_url=g.base_url,
             scenario=BIGLOG,
             threshold_tokens=2000,
         )
-        inv = make(cfg)
-        try:
-            result = await run_stage(inv, events)
-        finally:
-            await inv.aclose()
+        result = await investigate(cfg, events)
         summary_req = next(r for r in g.requests if r.turn_id == "summarize")
         final_req = next(r for r in g.requests if r.turn_id == "final")
 
@@ -286,44 +295,11 @@ async def test_oversized_result_is_summarised_and_recorded(tmp_path: Path, event
 
 
 async def test_summary_failure_falls_back_to_cut_with_error_lines(tmp_path: Path, events) -> None:
-    script = {
-        "turns": [
-            {
-                "id": "summarize",
-                "match": {"system_contains": "You condense one large tool result"},
-                "error": {"status": 400, "times": 10},
-            },
-            {
-                "id": "big-log",
-                "match": {"lacks_function_response": "pods_log"},
-                "respond": {
-                    "function_calls": [
-                        {
-                            "name": "kubernetes__pods_log",
-                            "args": {"namespace": "payments", "name": "checkout-7d9f8b6c5-k8m2p"},
-                        }
-                    ]
-                },
-            },
-            {
-                "id": "final",
-                "match": {"has_function_response": "pods_log"},
-                "respond": {"text": FINAL_ANSWER},
-            },
-        ]
-    }
+    script = biglog_script({"error": {"status": 400, "times": 10}})
     async with GeminiServer(script=script, port=0) as g:
-        inv = make(
-            agents_config(
-                llm_url=g.base_url,
-                scenario=BIGLOG,
-                threshold_tokens=2000,
-            )
+        await investigate(
+            agents_config(llm_url=g.base_url, scenario=BIGLOG, threshold_tokens=2000), events
         )
-        try:
-            await run_stage(inv, events)
-        finally:
-            await inv.aclose()
         final_body = json.dumps(next(r for r in g.requests if r.turn_id == "final").body)
 
     finished = events.of(ToolCallFinished)[0]
@@ -347,11 +323,7 @@ async def test_forced_conclusion_at_max_iterations(tmp_path: Path, events) -> No
         ]
     }
     async with GeminiServer(script=script, port=0) as g:
-        inv = make(agents_config(llm_url=g.base_url, max_iterations=2))
-        try:
-            result = await run_stage(inv, events)
-        finally:
-            await inv.aclose()
+        result = await investigate(agents_config(llm_url=g.base_url, max_iterations=2), events)
         assert [r.turn_id for r in g.requests] == ["keep-digging", "keep-digging", "forced"]
         assert not g.requests[-1].body.get("tools")
         assert "Do not call any tools" in json.dumps(g.requests[-1].body)
@@ -383,13 +355,10 @@ async def test_openai_compatible_provider_does_a_tool_call(tmp_path: Path, event
         ]
     }
     async with GeminiServer(script=script, port=0) as g:
-        inv = make(
-            agents_config(llm_url=g.base_url, provider_type="openai-compatible", record=record)
+        result = await investigate(
+            agents_config(llm_url=g.base_url, provider_type="openai-compatible", record=record),
+            events,
         )
-        try:
-            result = await run_stage(inv, events)
-        finally:
-            await inv.aclose()
         assert [r.kind for r in g.requests] == ["openai", "openai"]
         assert [r.turn_id for r in g.requests] == ["call", "final"]
         assert "OOMKilling" in json.dumps(g.requests[1].body)

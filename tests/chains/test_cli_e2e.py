@@ -39,23 +39,28 @@ async def tarsy(
     return proc.returncode, out.decode(), err.decode()
 
 
+async def investigate_checkout_alert(tmp_path, cfgdir, db_url: str) -> tuple[int, str, str]:
+    """`tarsy investigate alert.json --format json` on the checkout alert fixture."""
+    alert = tmp_path / "alert.json"
+    alert.write_text(json.dumps(checkout_alert_payload()))
+    return await tarsy(
+        "investigate",
+        str(alert),
+        "--config-dir",
+        str(cfgdir),
+        "--database-url",
+        db_url,
+        "--format",
+        "json",
+    )
+
+
 async def test_investigate_three_stages_then_sessions_show(tmp_path):
     db_url = sqlite_url(tmp_path)
     record = tmp_path / "calls.jsonl"
     async with GeminiServer(script=checkout_script()) as g:
         cfgdir = write_config(tmp_path / "cfg", gemini_url=g.base_url, record=record)
-        alert = tmp_path / "alert.json"
-        alert.write_text(json.dumps(checkout_alert_payload()))
-        code, out, err = await tarsy(
-            "investigate",
-            str(alert),
-            "--config-dir",
-            str(cfgdir),
-            "--database-url",
-            db_url,
-            "--format",
-            "json",
-        )
+        code, out, err = await investigate_checkout_alert(tmp_path, cfgdir, db_url)
         assert code == 0, err
         res = json.loads(out)
         assert res["status"] == "completed"
@@ -181,18 +186,7 @@ async def test_failed_investigation_exit_1(tmp_path):
     async with GeminiServer(script=checkout_script()) as g:
         g.fail_next(status=400, times=5, message="API key not valid")
         cfgdir = write_config(tmp_path / "cfg", gemini_url=g.base_url)
-        alert = tmp_path / "alert.json"
-        alert.write_text(json.dumps(checkout_alert_payload()))
-        code, out, err = await tarsy(
-            "investigate",
-            str(alert),
-            "--config-dir",
-            str(cfgdir),
-            "--database-url",
-            sqlite_url(tmp_path),
-            "--format",
-            "json",
-        )
+        code, out, err = await investigate_checkout_alert(tmp_path, cfgdir, sqlite_url(tmp_path))
     assert code == 1, err
     res = json.loads(out)
     assert res["status"] == "failed"

@@ -25,6 +25,22 @@ def child_env() -> dict[str, str]:
     return {"PYTHONPATH": str(REPO), "PATH": os.environ.get("PATH", "")}
 
 
+async def devkit_cluster(scenario: str, *args: str, **pipes: int) -> asyncio.subprocess.Process:
+    """`python -m devkit.cli cluster --scenario SCENARIO ARGS...` from the repo root."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "devkit.cli",
+        "cluster",
+        "--scenario",
+        scenario,
+        *args,
+        env=child_env(),
+        cwd=str(REPO),
+        **pipes,
+    )
+
+
 async def test_stdio_server_startup_tools_and_record(tmp_path):
     record = tmp_path / "calls.jsonl"
     params = StdioServerParameters(
@@ -74,20 +90,8 @@ async def test_stdio_client_low_level_transport():
 
 async def test_streamable_http_server(tmp_path):
     record = tmp_path / "calls.jsonl"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "devkit.cli",
-        "cluster",
-        "--scenario",
-        CHECKOUT,
-        "--http",
-        "0",
-        "--record",
-        str(record),
-        stdout=asyncio.subprocess.PIPE,
-        env=child_env(),
-        cwd=str(REPO),
+    proc = await devkit_cluster(
+        CHECKOUT, "--http", "0", "--record", str(record), stdout=asyncio.subprocess.PIPE
     )
     try:
         line = (await asyncio.wait_for(proc.stdout.readline(), timeout=15)).decode()
@@ -108,17 +112,7 @@ async def test_streamable_http_server(tmp_path):
 
 
 async def test_bad_scenario_exits_with_a_clear_message(tmp_path):
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "devkit.cli",
-        "cluster",
-        "--scenario",
-        str(tmp_path / "nope.yaml"),
-        stderr=asyncio.subprocess.PIPE,
-        env=child_env(),
-        cwd=str(REPO),
-    )
+    proc = await devkit_cluster(str(tmp_path / "nope.yaml"), stderr=asyncio.subprocess.PIPE)
     _, err = await asyncio.wait_for(proc.communicate(), timeout=15)
     assert proc.returncode == 2
     assert b"does not exist" in err and b"devkit/scenarios" in err

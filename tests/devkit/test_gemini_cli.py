@@ -15,9 +15,9 @@ from devkit import scripts_dir
 REPO = Path(__file__).resolve().parents[2]
 
 
-async def test_cli_serves_script_until_terminated(tmp_path):
-    record = tmp_path / "log.json"
-    proc = await asyncio.create_subprocess_exec(
+async def devkit_gemini(script: Path, *args: str, **pipes: int) -> asyncio.subprocess.Process:
+    """`python -m devkit.cli gemini --port 0 --script SCRIPT ARGS...` from the repo root."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "devkit.cli",
@@ -25,12 +25,21 @@ async def test_cli_serves_script_until_terminated(tmp_path):
         "--port",
         "0",
         "--script",
-        str(scripts_dir() / "checkout-oom.yaml"),
+        str(script),
+        *args,
+        env={"PYTHONPATH": str(REPO), "PATH": os.environ.get("PATH", "")},
+        cwd=str(REPO),
+        **pipes,
+    )
+
+
+async def test_cli_serves_script_until_terminated(tmp_path):
+    record = tmp_path / "log.json"
+    proc = await devkit_gemini(
+        scripts_dir() / "checkout-oom.yaml",
         "--record",
         str(record),
         stdout=asyncio.subprocess.PIPE,
-        env={"PYTHONPATH": str(REPO), "PATH": os.environ.get("PATH", "")},
-        cwd=str(REPO),
     )
     try:
         line = (await asyncio.wait_for(proc.stdout.readline(), timeout=15)).decode()
@@ -54,19 +63,7 @@ async def test_cli_serves_script_until_terminated(tmp_path):
 async def test_cli_rejects_a_broken_script(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("turns:\n  - match: {sytem_contains: x}\n")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "devkit.cli",
-        "gemini",
-        "--port",
-        "0",
-        "--script",
-        str(bad),
-        stderr=asyncio.subprocess.PIPE,
-        env={"PYTHONPATH": str(REPO), "PATH": os.environ.get("PATH", "")},
-        cwd=str(REPO),
-    )
+    proc = await devkit_gemini(bad, stderr=asyncio.subprocess.PIPE)
     _, err = await asyncio.wait_for(proc.communicate(), timeout=15)
     assert proc.returncode == 2
     assert b"sytem_contains" in err and b"allowed" in err

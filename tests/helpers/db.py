@@ -4,6 +4,8 @@
     async with postgres_database() as db: ...              # needs TARSY_TEST_POSTGRES_URL
     async with fresh_database("postgres", tmp_path) as db: # either, by name
 
+Fixtures `db` (both backends) and `sqlite_db`: re-export them from an area's conftest.
+
 PostgreSQL isolation: every call creates its own database `tarsy_t_<random>` on the server
 named by TARSY_TEST_POSTGRES_URL and drops it afterwards, so tests can run in parallel with
 other modules using the same server. Use `require_postgres()` to skip with a clear reason.
@@ -17,6 +19,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy.engine import make_url
 
 from storage.engine import Database
@@ -35,8 +38,6 @@ def postgres_url() -> str | None:
 
 def require_postgres() -> str:
     """The PostgreSQL test URL, or skip the calling test with the reason."""
-    import pytest
-
     url = postgres_url()
     if not url:
         pytest.skip(SKIP_REASON)
@@ -45,6 +46,18 @@ def require_postgres() -> str:
 
 def _asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@asynccontextmanager
+async def _opened(url: str, *, migrate: bool) -> AsyncIterator[Database]:
+    """A `Database` on `url`, migrated to head unless told not to; closed afterwards."""
+    db = Database(url)
+    try:
+        if migrate:
+            await upgrade_async(db)
+        yield db
+    finally:
+        await db.close()
 
 
 @asynccontextmanager
@@ -67,14 +80,8 @@ async def postgres_database_url() -> AsyncIterator[str]:
 
 @asynccontextmanager
 async def postgres_database(*, migrate: bool = True) -> AsyncIterator[Database]:
-    async with postgres_database_url() as url:
-        db = Database(url)
-        try:
-            if migrate:
-                await upgrade_async(db)
-            yield db
-        finally:
-            await db.close()
+    async with postgres_database_url() as url, _opened(url, migrate=migrate) as db:
+        yield db
 
 
 def sqlite_url(directory: Path) -> str:
@@ -83,13 +90,8 @@ def sqlite_url(directory: Path) -> str:
 
 @asynccontextmanager
 async def sqlite_database(directory: Path, *, migrate: bool = True) -> AsyncIterator[Database]:
-    db = Database(sqlite_url(directory))
-    try:
-        if migrate:
-            await upgrade_async(db)
+    async with _opened(sqlite_url(directory), migrate=migrate) as db:
         yield db
-    finally:
-        await db.close()
 
 
 @asynccontextmanager
@@ -103,3 +105,24 @@ async def fresh_database(kind: str, directory: Path, *, migrate: bool = True):
             yield db
     else:
         raise ValueError(f"unknown database kind {kind!r}: use 'sqlite' or 'postgres'")
+
+
+# ---- pytest fixtures: re-export from a conftest (`from tests.helpers.db import db, sqlite_db`)
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+async def db(request, tmp_path):
+    """A fresh migrated database, once on SQLite and once on PostgreSQL."""
+    async with fresh_database(request.param, tmp_path) as database:
+        yield database
+
+
+@pytest.fixture
+async def sqlite_db(tmp_path):
+    async with fresh_database("sqlite", tmp_path) as database:
+        yield database

@@ -1,25 +1,8 @@
 """`db`: a fresh migrated database, once on SQLite and once on PostgreSQL (skipped when
-TARSY_TEST_POSTGRES_URL is unset). `sqlite_db` / `pg_db` for backend-specific tests."""
+TARSY_TEST_POSTGRES_URL is unset). `sqlite_db` for SQLite-only tests."""
 
 from __future__ import annotations
 
-import pytest
+from tests.helpers.db import db, sqlite_db
 
-from tests.helpers.db import fresh_database
-
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-]
-
-
-@pytest.fixture(params=BACKENDS)
-async def db(request, tmp_path):
-    async with fresh_database(request.param, tmp_path) as database:
-        yield database
-
-
-@pytest.fixture
-async def sqlite_db(tmp_path):
-    async with fresh_database("sqlite", tmp_path) as database:
-        yield database
+__all__ = ["db", "sqlite_db"]

@@ -17,6 +17,20 @@ from storage.models import Base
 REPO = Path(__file__).resolve().parents[2]
 
 
+def tarsy_db(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`tarsy db ARGS...` as a subprocess in `cwd`, with `env` on top of this environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "db", *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {}), "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def _diff(connection) -> list:
     ctx = MigrationContext.configure(connection, opts={"compare_type": True})
     return compare_metadata(ctx, Base.metadata)
@@ -46,38 +60,17 @@ async def test_sqlite_pragmas(sqlite_db):
 def test_cli_db_upgrade_from_any_cwd(tmp_path):
     """The installed command finds its migrations regardless of the working directory."""
     target = tmp_path / "nested" / "dir" / "tarsy.db"
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{target}"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "db", "upgrade"],
-        cwd=tmp_path,
-        env={**env, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{target}"}
+    proc = tarsy_db("upgrade", cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
     assert f"revision {head_revision()}" in proc.stdout
     assert target.exists()
-    current = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "db", "current"],
-        cwd=tmp_path,
-        env={**env, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    current = tarsy_db("current", cwd=tmp_path, env=env)
     assert current.stdout.strip() == head_revision()
 
 
 def test_cli_db_upgrade_bad_url_says_what_to_use(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "db", "upgrade", "--database-url", "mysql://h/db"],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = tarsy_db("upgrade", "--database-url", "mysql://h/db", cwd=tmp_path)
     assert proc.returncode == 2
     assert "postgresql+asyncpg://" in proc.stderr and "sqlite+aiosqlite" in proc.stderr
 
