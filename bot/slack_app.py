@@ -8,6 +8,7 @@ acked within Slack's 3 s budget before any slow work.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -168,7 +169,7 @@ def register_listeners(app: AsyncApp, surface: SlackSurface) -> None:
         ts = event.get("ts", "")
         thread_ts = event.get("thread_ts")
         if thread_ts and thread_ts != ts:
-            await _maybe_followup(surface, event, body)
+            await _maybe_followup(surface, event, body, client)
             return
         if not surface.in_alert_channel(channel):
             return
@@ -283,7 +284,9 @@ def _cancel_text(status: str | None, session_id: str) -> str:
     return f"Investigation `{session_id[:8]}` already ended ({status}); nothing to cancel."
 
 
-async def _maybe_followup(surface: SlackSurface, event: dict[str, Any], body: dict[str, Any]):
+async def _maybe_followup(
+    surface: SlackSurface, event: dict[str, Any], body: dict[str, Any], client: Any
+) -> None:
     if event.get("bot_id") or event.get("subtype") == "bot_message":
         return
     text = event.get("text") or ""
@@ -302,6 +305,15 @@ async def _maybe_followup(surface: SlackSurface, event: dict[str, Any], body: di
     await surface.services.submit_followup(
         session.id, question, event.get("user"), channel, event.get("ts", "")
     )
+    if session.status in ("queued", "running") and event.get("user"):
+        # Asked mid-investigation: say when it will be answered (only the asker sees it).
+        with contextlib.suppress(SlackApiError):
+            await client.chat_postEphemeral(
+                channel=channel,
+                user=event["user"],
+                thread_ts=thread_ts,
+                text="🕑 Got your question — I'll answer it here once the investigation finishes.",
+            )
 
 
 async def _handle_command(
@@ -354,13 +366,28 @@ async def _handle_command(
             if alert is None:
                 await respond(text=f"⚠️ {problem}", response_type="ephemeral")
                 return
-            alerts = [alert]
+            link = req.message_link
+            # Investigate in the linked message's own thread (where the alert lives).
+            alert.slack = SlackRef(
+                channel=link.channel, ts=link.thread_ts or link.ts, user=user, team=team
+            )
+            result = await _submit(surface, alert, "slash", respond)
+            if result is not None and result.created:
+                await respond(
+                    text=f"🔍 Investigating “{alert.title}” in the thread of <{link.url}|that "
+                    "message>.",
+                    response_type="ephemeral",
+                )
+            return
         for alert in alerts:
             alert.slack = SlackRef(channel=channel, ts=None, user=user, team=team)
             await _submit(surface, alert, "slash", respond)
 
 
-async def _submit(surface: SlackSurface, alert: Alert, source: str, respond: Any | None) -> None:
+async def _submit(
+    surface: SlackSurface, alert: Alert, source: str, respond: Any | None
+) -> Any | None:
+    """Store the alert; tell the person about duplicates / resolved notices. None on error."""
     try:
         result = await surface.services.submit_alert(alert)
     except Exception as e:
@@ -369,16 +396,25 @@ async def _submit(surface: SlackSurface, alert: Alert, source: str, respond: Any
             await respond(
                 text=f"❌ Could not start the investigation: {e}", response_type="ephemeral"
             )
-        return
+        return None
     surface.metrics.alerts_received.labels(source, "new" if result.created else "duplicate").inc()
-    if not result.created and respond is not None and result.session_id:
-        await respond(
-            text=(
-                f"This looks like an incident already being handled (session "
-                f"`{result.session_id[:8]}`, seen {result.occurrences}×); I added it there."
-            ),
-            response_type="ephemeral",
-        )
+    if respond is not None and not result.created:
+        await respond(text=_not_created_text(result), response_type="ephemeral")
+    return result
+
+
+def _not_created_text(result: Any) -> str:
+    if getattr(result, "resolved", False):
+        if result.session_id:
+            return (
+                f"That is a resolved notification; I marked incident `{result.session_id[:8]}` "
+                "resolved instead of starting an investigation."
+            )
+        return "That is a resolved notification and no open incident matches it; nothing to do."
+    return (
+        f"This looks like an incident already being handled (session "
+        f"`{(result.session_id or '')[:8]}`, seen {result.occurrences}×); I added it there."
+    )
 
 
 async def _alert_from_link(
@@ -441,16 +477,35 @@ def _manual_alert(message: dict[str, Any], channel: str) -> Alert:
 
 async def _handle_shortcut(surface: SlackSurface, shortcut: dict[str, Any], client: Any) -> None:
     message = dict(shortcut.get("message") or {})
-    channel = (shortcut.get("channel") or {}).get("id", "")
-    user = (shortcut.get("user") or {}).get("id")
+    channel_obj = shortcut.get("channel") or {}
+    channel = channel_obj.get("id", "")
+    user = (shortcut.get("user") or {}).get("id") or ""
     team = (shortcut.get("team") or {}).get("id")
     message.setdefault("channel", channel)
     ts = message.get("ts")
-    alert = surface.parse_alert(message) or _manual_alert(message, channel)
     # Investigate in the message's own thread (or the thread it is part of).
     thread = message.get("thread_ts") or ts
+
+    async def tell(text: str) -> None:
+        try:
+            kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": text}
+            if thread:
+                kwargs["thread_ts"] = thread
+            await client.chat_postEphemeral(**kwargs)
+        except SlackApiError as e:
+            log.warning("chat.postEphemeral failed: %s", e.response.get("error"))
+
+    refusal = await surface.may_use_command(client, user, channel, channel_obj.get("name"))
+    if refusal:
+        await tell(refusal)
+        return
+    alert = surface.parse_alert(message) or _manual_alert(message, channel)
     alert.slack = SlackRef(channel=channel, ts=thread, user=user, team=team)
-    await _submit(surface, alert, "shortcut", None)
+
+    async def respond(text: str, response_type: str = "ephemeral") -> None:
+        await tell(text)
+
+    await _submit(surface, alert, "shortcut", respond)
 
 
 async def _status_reply(services: BotServices, session_id: str | None) -> str:

@@ -6,6 +6,7 @@ Follow-ups are stored as queued; a worker answers them once the session is no lo
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from chains.alert import SlackRef
@@ -33,8 +34,19 @@ async def submit_followup(
         asked_by=asked_by,
         slack_channel=slack_ref.channel if slack_ref else None,
         slack_ts=slack_ref.ts if slack_ref else None,
+        asked_at=_asked_at(slack_ref.ts if slack_ref else None),
     )
     return row.id
+
+
+def _asked_at(slack_ts: str | None) -> datetime | None:
+    """When the question was posted, from its Slack ts (Slack events may be handled out of
+    order, so insert time is not the order people asked in). Never in the future."""
+    try:
+        posted = datetime.fromtimestamp(float(slack_ts or ""), UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+    return min(posted, datetime.now(UTC))
 
 
 async def request_cancel(db: Any, session_id: str, by: str | None = None) -> str | None:

@@ -132,9 +132,13 @@ class Worker:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
         if self._loop_task:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
+            # Let an in-flight claim finish its short transaction: cancelling it mid-write
+            # can leave the SQLite write lock held by a connection that never rolls back.
+            done, _ = await asyncio.wait({self._loop_task}, timeout=wait_s)
+            if not done:
+                self._loop_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._loop_task
             self._loop_task = None
         tasks = list(self._tasks.values())
         for t in tasks:
@@ -182,6 +186,8 @@ class Worker:
             except Exception:
                 log.exception("worker %s: claiming failed; retrying", self.owner_id)
             self._wake.clear()
+            if self._stopping:
+                break
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.q.poll_seconds):
                     await self._wake.wait()
@@ -417,19 +423,53 @@ class Worker:
 
     # ------------------------------------------------------------------ follow-ups
     async def _take_followups(self, room: int) -> int:
+        """Start queued follow-ups, oldest first, one at a time per session (so each answer
+        sees the previous ones and they land in the thread in the order they were asked)."""
         started = 0
+        busy = {
+            f.session_id for f in await followup_repo.list_followups(self.db, status="answering")
+        }
         for f in await followup_repo.list_followups(self.db, status="queued"):
             if started >= room:
                 break
-            if f.id in self._tasks:
+            if f.id in self._tasks or f.session_id in busy:
                 continue
+            busy.add(f.session_id)
             session = await get_session(self.db, f.session_id)
             if session is None or session.status in ACTIVE_STATUSES:
                 continue  # asked mid-investigation: answered after it finishes
-            if await followup_repo.start_answering(self.db, f.id):
-                self._spawn(f.id, self._answer(f, session))
+            if await followup_repo.start_answering(
+                self.db, f.id, owner=self.owner_id, lease_seconds=self.q.lease_seconds
+            ):
+                self._spawn(f.id, self._answer_leased(f, session))
                 started += 1
         return started
+
+    async def _answer_leased(self, f: Any, session: Any) -> None:
+        """Answer while renewing the follow-up's lease; on stop, hand it back to the queue."""
+        hb = asyncio.create_task(self._renew_followup(f.id))
+        try:
+            await self._answer(f, session)
+        finally:
+            hb.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await hb
+
+    async def _renew_followup(self, followup_id: str) -> None:
+        while True:
+            await asyncio.sleep(self.q.heartbeat_seconds)
+            try:
+                ok = await followup_repo.renew_lease(
+                    self.db, followup_id, self.owner_id, self.q.lease_seconds
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("renewing the lease of follow-up %s failed; retrying", followup_id)
+                continue
+            if not ok:
+                log.warning("follow-up %s: lease lost (requeued by the reaper)", followup_id)
+                return
 
     async def _answer(self, f: Any, session: Any) -> None:
         ctx = EventContext(session_id=f.session_id)
@@ -470,9 +510,11 @@ class Worker:
                 )
             answer = getattr(result, "full_text", "") or getattr(result, "summary", "")
             i, o = result_tokens(result)
-            await followup_repo.finish_followup(
-                self.db, f.id, answer=answer, input_tokens=i, output_tokens=o
-            )
+            if not await followup_repo.finish_followup(
+                self.db, f.id, answer=answer, input_tokens=i, output_tokens=o, owner=self.owner_id
+            ):
+                log.warning("follow-up %s: lease lost while answering; dropping answer", f.id)
+                return
             await self.bus.emit(
                 FollowupFinished(
                     ctx=ctx,
@@ -484,17 +526,19 @@ class Worker:
                 )
             )
         except asyncio.CancelledError:
-            await asyncio.shield(
-                followup_repo.finish_followup(
-                    self.db, f.id, error="interrupted: the worker stopped while answering"
-                )
-            )
+            # Worker stopping: requeue it so another worker (or this one after a restart)
+            # answers it.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(followup_repo.release_followup(self.db, f.id, self.owner_id))
             raise
         except Exception as e:
             msg = f"could not answer the follow-up: {type(e).__name__}: {e}"
             if isinstance(e, TimeoutError):
                 msg = "could not answer the follow-up: timed out (timeouts.stage_seconds)"
-            await followup_repo.finish_followup(self.db, f.id, error=msg)
+            if not await followup_repo.finish_followup(
+                self.db, f.id, error=msg, owner=self.owner_id
+            ):
+                return
             await self.bus.emit(
                 FollowupFinished(ctx=ctx, followup_id=f.id, status="failed", error=msg)
             )
@@ -526,12 +570,16 @@ class Worker:
         self._scheduler = sched
 
     async def reap_once(self) -> Any:
-        """Requeue/fail sessions whose lease expired; None when another replica holds the job."""
+        """Requeue/fail sessions whose lease expired and requeue follow-ups whose answering
+        worker died; None when another replica holds the job."""
         async with queue.advisory_lock(self.db, REAPER_JOB) as got:
             if not got:
                 return None
             result = await queue.reap_expired(self.db, self.q.max_attempts)
-        if result.requeued:
+            followups = await followup_repo.requeue_expired(self.db)
+        if followups:
+            log.warning("requeued %d follow-up(s) whose worker stopped answering", len(followups))
+        if result.requeued or followups:
             self.wake()
         return result
 

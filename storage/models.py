@@ -210,6 +210,9 @@ class FollowupRow(Base):
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
     asked_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None]
+    # while `answering`: which worker answers it, until when (renewed; the reaper requeues)
+    lease_owner: Mapped[str | None] = mapped_column(String(255))
+    lease_expires_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_followups_session_id", "session_id"),)
 

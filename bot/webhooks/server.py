@@ -99,16 +99,37 @@ class WebhookHandlers:
         problem = check_auth(self.settings.auth.get(source), request.headers, body)
         if problem:
             return self._reject(source, "auth", 401, problem)
+        if not body.strip():
+            return self._reject(
+                source, "empty", 400, f"request body is empty; send the {source} alert as JSON"
+            )
         try:
             payload = json.loads(body)
+        except RecursionError:
+            return self._reject(source, "bad_json", 400, "body is JSON nested too deeply")
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            return self._reject(source, "bad_json", 400, f"body is not valid JSON: {e}")
+            return self._reject(
+                source,
+                "bad_json",
+                400,
+                f"body is not valid JSON ({e}); content type was "
+                f"{request.content_type or 'not given'}, expected application/json",
+            )
         from bot.parsers.errors import PayloadError
 
         try:
             alerts = _parser(source)(payload)
         except PayloadError as e:
             return self._reject(source, "bad_payload", 400, f"invalid {source} payload: {e}")
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as e:
+            # A parser gap must not turn bad input into a 500.
+            log.warning("webhook %s: unexpected payload shape", source, exc_info=True)
+            return self._reject(
+                source,
+                "bad_payload",
+                400,
+                f"invalid {source} payload: unexpected shape ({type(e).__name__}: {e})",
+            )
         if not alerts:
             return self._reject(source, "empty", 400, f"the {source} payload holds no alerts")
         results = []

@@ -62,6 +62,8 @@ class WebApi:
     def __init__(self, emulator: SlackEmulator):
         self.emu = emulator
         self.ws = emulator.workspace
+        # user-group id (S…) -> member user ids; tests fill it (`emulator.web_api.usergroups`)
+        self.usergroups: dict[str, list[str]] = {}
         self.handlers: dict[str, Handler] = {
             "auth.test": self.auth_test,
             "apps.connections.open": self.apps_connections_open,
@@ -79,6 +81,7 @@ class WebApi:
             "reactions.add": self.reactions_add,
             "reactions.remove": self.reactions_remove,
             "users.info": self.users_info,
+            "usergroups.users.list": self.usergroups_users_list,
             "assistant.threads.setStatus": self.assistant_set_status,
             "views.open": self.views_open,
         }
@@ -373,6 +376,14 @@ class WebApi:
         if user is None:
             raise ApiError("user_not_found")
         return {"user": user}
+
+    async def usergroups_users_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        group = str(params.get("usergroup") or "")
+        if not group:
+            raise ApiError("invalid_arguments", detail="missing required argument 'usergroup'")
+        if group not in self.usergroups:
+            raise ApiError("no_such_subteam")
+        return {"users": list(self.usergroups[group])}
 
     async def assistant_set_status(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(params, key="channel_id", write=True)

@@ -1,12 +1,16 @@
 """Follow-up questions asked in an incident thread and their answers.
 
 Status: queued -> answering -> answered | failed. `start_answering` is a guarded transition so
-only one worker answers a question.
+only one worker answers a question; it takes a lease that the answering worker renews
+(`renew_lease`). `requeue_expired` (the lease reaper) puts a question whose worker died back
+to queued, so it is answered by another worker.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
 
 from storage.engine import Database
 from storage.models import FollowupRow, SessionEventRow, utcnow
@@ -20,6 +24,7 @@ async def add_followup(
     asked_by: str | None = None,
     slack_channel: str | None = None,
     slack_ts: str | None = None,
+    asked_at: datetime | None = None,
 ) -> FollowupRow:
     now = utcnow()
     row = FollowupRow(
@@ -29,7 +34,7 @@ async def add_followup(
         slack_channel=slack_channel,
         slack_ts=slack_ts,
         status="queued",
-        asked_at=now,
+        asked_at=asked_at or now,
     )
     async with db.write() as s:
         s.add(row)
@@ -46,15 +51,82 @@ async def add_followup(
     return row
 
 
-async def start_answering(db: Database, followup_id: str) -> bool:
+async def start_answering(
+    db: Database, followup_id: str, *, owner: str | None = None, lease_seconds: float = 60.0
+) -> bool:
     """queued -> answering; False if someone else already took it (or it does not exist)."""
     async with db.write() as s:
         res = await s.execute(
             update(FollowupRow)
             .where(FollowupRow.id == followup_id, FollowupRow.status == "queued")
-            .values(status="answering")
+            .values(
+                status="answering",
+                lease_owner=owner,
+                lease_expires_at=utcnow() + timedelta(seconds=lease_seconds),
+            )
         )
         return res.rowcount == 1
+
+
+async def renew_lease(db: Database, followup_id: str, owner: str, lease_seconds: float) -> bool:
+    """Extend the answering lease; False when this worker no longer holds it."""
+    async with db.write() as s:
+        res = await s.execute(
+            update(FollowupRow)
+            .where(
+                FollowupRow.id == followup_id,
+                FollowupRow.status == "answering",
+                FollowupRow.lease_owner == owner,
+            )
+            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
+        )
+        return res.rowcount == 1
+
+
+async def release_followup(db: Database, followup_id: str, owner: str) -> bool:
+    """answering -> queued (the worker is stopping); another worker answers it."""
+    async with db.write() as s:
+        res = await s.execute(
+            update(FollowupRow)
+            .where(
+                FollowupRow.id == followup_id,
+                FollowupRow.status == "answering",
+                FollowupRow.lease_owner == owner,
+            )
+            .values(status="queued", lease_owner=None, lease_expires_at=None)
+        )
+        return res.rowcount == 1
+
+
+async def requeue_expired(db: Database, *, now: datetime | None = None) -> list[str]:
+    """Reaper: follow-ups stuck in `answering` past their lease (worker died) -> queued.
+
+    A row without a lease (written before leases existed) counts as expired."""
+    now = now or utcnow()
+    stuck = or_(FollowupRow.lease_expires_at.is_(None), FollowupRow.lease_expires_at < now)
+    async with db.write() as s:
+        ids = list(
+            await s.scalars(select(FollowupRow.id).where(FollowupRow.status == "answering", stuck))
+        )
+        if ids:
+            await s.execute(
+                update(FollowupRow)
+                .where(FollowupRow.id.in_(ids), FollowupRow.status == "answering", stuck)
+                .values(status="queued", lease_owner=None, lease_expires_at=None)
+            )
+            for fid in ids:
+                row = await s.get(FollowupRow, fid)
+                if row is not None:
+                    s.add(
+                        SessionEventRow(
+                            session_id=row.session_id,
+                            type="followup",
+                            message="follow-up requeued: its worker stopped answering",
+                            data={"followup_id": fid},
+                            at=now,
+                        )
+                    )
+        return ids
 
 
 async def finish_followup(
@@ -65,13 +137,22 @@ async def finish_followup(
     error: str | None = None,
     input_tokens: int = 0,
     output_tokens: int = 0,
-) -> None:
-    """Record the answer (status answered) or the error (status failed)."""
+    owner: str | None = None,
+) -> bool:
+    """Record the answer (status answered) or the error (status failed).
+
+    With `owner`, only while that worker still holds the answering lease (False otherwise:
+    the question was requeued and someone else answers it)."""
+    cond = [FollowupRow.id == followup_id]
+    if owner is not None:
+        cond += [FollowupRow.status == "answering", FollowupRow.lease_owner == owner]
     async with db.write() as s:
-        await s.execute(
+        res = await s.execute(
             update(FollowupRow)
-            .where(FollowupRow.id == followup_id)
+            .where(*cond)
             .values(
+                lease_owner=None,
+                lease_expires_at=None,
                 status="failed" if error else "answered",
                 answer=answer,
                 error=error,
@@ -80,6 +161,7 @@ async def finish_followup(
                 answered_at=utcnow(),
             )
         )
+        return res.rowcount == 1
 
 
 async def get_followup(db: Database, followup_id: str) -> FollowupRow | None:
