@@ -73,6 +73,19 @@ def finished(slack, channel: str, root: str | None) -> bool:  # noqa: ANN001
     return any("tarsy_rerun" in b for b in blobs) and any("✅ Done" in b for b in blobs)
 
 
+async def quiet(slack, window_s: float = 2.0, limit_s: float = 30.0) -> None:  # noqa: ANN001
+    """Return once no Web API call has arrived for `window_s` (the app flushed everything).
+
+    Waits on the emulator's state changes, not by polling."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        seen = len(slack.calls())
+        try:
+            await slack.wait_for(lambda n=seen: len(slack.calls()) > n, timeout=window_s)
+        except TimeoutError:
+            return
+
+
 async def main_async() -> dict:
     import aiohttp
 
@@ -105,9 +118,7 @@ async def main_async() -> dict:
                 lambda: all(finished(slack, ch, root) for ch, root in roots.items()), timeout=120
             )
             elapsed = time.time() - t0
-            # quiet period: no call for 2 s means the writer has flushed everything
-            while time.time() - max(c.at for c in slack.calls()) < 2.0:  # noqa: ASYNC110
-                await asyncio.sleep(0.2)
+            await quiet(slack)  # no call for 2 s: the writer has flushed everything
             calls = list(slack.calls())
     per_channel: dict[str, list] = defaultdict(list)
     for c in calls:

@@ -2,7 +2,8 @@
 
 Start order: migrations -> database -> investigator + worker -> bus sinks (audit recorder,
 Slack presenter, metrics) -> Slack identity (`auth.test`) -> HTTP server (webhooks, health,
-metrics, Slack request URL in HTTP mode) -> Socket Mode connection -> ready. Stop runs it
+metrics, Slack request URL in HTTP mode) -> Socket Mode connection -> modules of the first
+investigation imported (in a thread, overlapping the steps above) -> ready. Stop runs it
 backwards: stop taking input, stop the worker (releases leases), drain the bus, flush the
 Slack writer, close clients and the database.
 """
@@ -28,6 +29,26 @@ from config.models import TarsyConfig
 log = logging.getLogger(__name__)
 
 HEALTH_POLL_S = 30.0
+
+# Imported lazily by the first alert / investigation (~0.8 s in all on this machine's 2
+# cores). Imported before "ready" instead, or that first run stalls the event loop and with
+# it every webhook ack and Slack event for about a second.
+PRELOAD_MODULES = (
+    "google.genai",  # Gemini provider (+ its http stack, tenacity, websockets)
+    "google.genai.types",
+    "google.genai.errors",
+    "jsonschema.validators",  # mcp ClientSession validates tool results with it
+    "jsonschema.exceptions",
+    "anyio._backends._asyncio",  # mcp stdio / http transports
+    "anyio._core._subprocesses",
+    "bot.parsers.webhooks",
+    "bot.parsers.slack_message",
+    "bot.parsers.freeform",
+    "bot.routing",
+    "chains.intake",
+    "chains.routing",
+    "storage.repositories.slack",
+)
 
 
 class TarsyApp:
@@ -76,6 +97,29 @@ class TarsyApp:
 
     async def start(self) -> None:
         s = self.cfg.settings
+        preload = asyncio.create_task(asyncio.to_thread(preload_modules), name="preload")
+        try:
+            await self._start_parts()
+        except BaseException:
+            preload.cancel()  # start failed: stop waiting (the thread finishes on its own)
+            raise
+        await preload  # usually done by now: it ran alongside the steps above
+        self._prepare_providers()
+        self.health.mark_ready()
+        self._tasks.append(asyncio.create_task(self._health_loop(), name="health-loop"))
+        slack_on = bool(s.slack.bot_token and s.slack.bot_token.get_secret_value())
+        mode = s.slack.mode if slack_on else "off"
+        line = (
+            f"TARSy ready: http={self.url} slack={mode} "
+            f"db={self.db.describe() if hasattr(self.db, 'describe') else s.database.url} "
+            f"worker={self.owner_id}"
+        )
+        log.info(line)
+        if self.ready_stream is not None:
+            print(line, file=self.ready_stream, flush=True)
+
+    async def _start_parts(self) -> None:
+        s = self.cfg.settings
         from chains.bus import EventBus
         from storage.engine import Database
 
@@ -121,17 +165,17 @@ class TarsyApp:
 
         if slack_on and s.slack.mode == "socket":
             await self._connect_socket_mode()
-        self.health.mark_ready()
-        self._tasks.append(asyncio.create_task(self._health_loop(), name="health-loop"))
-        mode = s.slack.mode if slack_on else "off"
-        line = (
-            f"TARSy ready: http={self.url} slack={mode} "
-            f"db={self.db.describe() if hasattr(self.db, 'describe') else s.database.url} "
-            f"worker={self.owner_id}"
-        )
-        log.info(line)
-        if self.ready_stream is not None:
-            print(line, file=self.ready_stream, flush=True)
+
+    def _prepare_providers(self) -> None:
+        """Build LLM clients now (TLS context etc.), not on the first investigation."""
+        registry = getattr(self.investigator, "providers", None)
+        for name in registry.names() if registry is not None else []:
+            prepare = getattr(registry.get(name), "prepare", None)
+            if prepare is not None:
+                try:
+                    prepare()
+                except Exception:  # noqa: BLE001 - the first real call reports it properly
+                    log.debug("preparing LLM provider %s failed", name, exc_info=True)
 
     async def stop(self) -> None:
         for t in self._tasks:
@@ -330,6 +374,20 @@ class TarsyApp:
             await self.services.record_message(
                 None, channel=ops, ts=resp["ts"], thread_ts=None, purpose="warning"
             )
+
+
+def preload_modules() -> float:
+    """Import `PRELOAD_MODULES` (run in a thread at start); returns the seconds it took."""
+    import importlib
+    import time
+
+    started = time.perf_counter()
+    for name in PRELOAD_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception as e:  # noqa: BLE001 - e.g. an optional provider not installed
+            log.debug("preload of %s skipped: %s", name, e)
+    return time.perf_counter() - started
 
 
 def _build_masker(cfg: TarsyConfig) -> Any:

@@ -51,9 +51,20 @@ class GeminiProvider(LlmProvider):
                 base_url=self.cfg.base_url or os.environ.get("GOOGLE_GEMINI_BASE_URL") or None,
                 api_version=self.cfg.api_version or "v1beta",
                 timeout=int(self.timeout_s * 1000),
+                # One attempt per call: our LlmProvider retry policy is the only one. Without
+                # retry_options google-genai retries refused connections itself (1-10 s sleeps).
+                retry_options=types.HttpRetryOptions(attempts=1),
             )
             self._client = genai.Client(api_key=key, http_options=options)
         return self._client
+
+    def prepare(self) -> None:
+        """Build the client now (imports, TLS context) so the first call does not stall the
+        event loop; a missing key is reported by the first call instead."""
+        try:
+            self._get_client()
+        except FatalError:
+            pass
 
     async def aclose(self) -> None:
         client, self._client = self._client, None

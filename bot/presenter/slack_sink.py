@@ -44,6 +44,7 @@ STATUS_TEXT = "is investigating…"
 STATUS_REFRESH_S = 90.0  # Slack clears the status after 2 minutes
 IDLE_EXIT_S = 300.0
 STAGE_POST_DELAY_S = 2.0  # a stage shorter than this is posted once, finished
+LAST_STAGE_HOLD_S = 1.0  # a finished last stage waits this long to be folded into the final
 
 
 @dataclass
@@ -96,6 +97,11 @@ class _Item:
     streamed: int = 0  # chars already appended
     done: bool = False
     stopped: bool = False
+    gave_up: bool = False  # Slack refused the post (error already logged): not retried
+
+    def pending(self) -> bool:
+        """Still to appear in the thread."""
+        return self.ts is None and self.stream is None and not self.gave_up
 
     def fingerprint(self) -> str:
         return json.dumps([self.text, self.blocks], sort_keys=True, default=str)
@@ -131,6 +137,7 @@ class SessionPresenter:
         self.occurrence_noted = False
         self.reactions_applied: set[str] = set()
         self.status_set_at: float | None = None
+        self.replied_since_status = False  # Slack clears the status when we reply
         self.running = False
         self.finished = False
         self.task: asyncio.Task | None = None
@@ -284,7 +291,10 @@ class SessionPresenter:
             self._render_stage(st)
             item = self._item(f"stage:{ev.index}", "stage")
             item.done = True
-            item.post_after = 0.0
+            last = ev.index == ev.total - 1 and ev.status == "completed"
+            # The last stage's text IS the final recommendation: if it has not been posted
+            # yet, wait briefly for SessionFinished and fold it into the final message.
+            item.post_after = time.monotonic() + LAST_STAGE_HOLD_S if last else 0.0
         elif isinstance(ev, ce.SessionFinished):
             self.running = False
             self.finished = True
@@ -301,6 +311,7 @@ class SessionPresenter:
             for key in self.order:  # a stage interrupted mid-way still ends its message
                 if key.startswith("stage:"):
                     self.items[key].done = True
+            folded = self._fold_last_stage(ev.status)
             final = self._item("final", "final")
             summary = (ev.executive_summary or "").strip()
             if summary and summary in (ev.final_text or ""):
@@ -308,6 +319,9 @@ class SessionPresenter:
             final.text, final.blocks = _as_message(
                 ui.final_message(self._view(), ev.final_text or "", summary)
             )
+            if folded and final.blocks:
+                # just above the context line and the buttons
+                final.blocks.insert(max(0, len(final.blocks) - 2), folded)
             final.ready = final.done = True
         elif isinstance(ev, ce.FollowupStarted):
             self.followup = ev.followup_id
@@ -331,6 +345,25 @@ class SessionPresenter:
             self.view["cancel_requested"] = True
         elif isinstance(ev, AgentWarning | ce.SessionNote):
             pass  # kept in the audit trail; the thread stays short
+
+    def _fold_last_stage(self, status: str) -> dict[str, Any] | None:
+        """Drop the last stage's own message if it is not in Slack yet; return a one-line
+        context block (stage title, tools) for the final message, which carries its text."""
+        if status != "completed" or not self.stages:
+            return None
+        st = self.stages[max(self.stages)]
+        item = self.items.get(f"stage:{st.index}")
+        if (
+            item is None
+            or st.index != st.total - 1
+            or st.status != "completed"
+            or item.ts is not None
+            or item.stream is not None
+        ):
+            return None
+        del self.items[item.key]
+        self.order.remove(item.key)
+        return _folded_stage_block(st.name, st.index + 1, st.total, st.tools)
 
     def _stage_of(self, ev: Event) -> _Stage | None:
         idx = ev.ctx.stage_index if ev.ctx.stage_index is not None else self.current_stage
@@ -381,7 +414,7 @@ class SessionPresenter:
         card.ready = True
         if card.ts is None:
             # Root card (webhook / slash command) or the first reply under the alert message.
-            ts = await owner.post(info.channel, info.alert_ts, card, self.session_id)
+            ts = await owner.post(info.channel, info.alert_ts, card, self.session_id, priority=True)
             if ts is None:
                 return
             info.thread_ts = info.alert_ts or ts
@@ -391,8 +424,8 @@ class SessionPresenter:
             owner.update(info.channel, card)
         if info.thread_ts is None:
             info.thread_ts = info.alert_ts or card.ts
-        await self._sync_reactions()
-        await self._sync_status()
+        if self.running:
+            await self._sync_status()  # before the stage messages: "is investigating…"
         for key in self.order:
             item = self.items[key]
             if key == "card" or not item.ready:
@@ -401,10 +434,17 @@ class SessionPresenter:
                 break  # keep thread order: later items wait for this one
             if item.stream_user:
                 await self._sync_stream(item)
-            elif item.ts is None:
-                await owner.post(info.channel, info.thread_ts, item, self.session_id)
+            elif item.ts is None and not item.gave_up:
+                if await owner.post(info.channel, info.thread_ts, item, self.session_id):
+                    self.replied_since_status = True
+                else:
+                    item.gave_up = True
             elif item.sent != item.fingerprint():
                 owner.update(info.channel, item)
+        # after the posts: ✅/❌ appear with (not before) the recommendation
+        await self._sync_reactions()
+        if not self.running:
+            await self._sync_status()
         if self.finished and not self.running:
             await owner.writer_flush()
 
@@ -426,8 +466,12 @@ class SessionPresenter:
             pending = item.stream_text[item.streamed :]
             if item.done:
                 item.streamed = len(item.stream_text)
-                await item.stream.stop(markdown_text=pending or None, blocks=item.blocks)
+                pending += self._stream_ending(item)
+                # No `blocks=` here: Slack renders stop-blocks BELOW the streamed text, so the
+                # message blocks (the same content) would show everything twice.
+                await item.stream.stop(markdown_text=pending or None)
                 item.stopped = True
+                self.replied_since_status = True
                 item.ts = item.stream.ts if hasattr(item.stream, "ts") else None
                 if item.ts:
                     await owner.record(
@@ -444,6 +488,18 @@ class SessionPresenter:
             if item.ts is None:
                 await owner.post(info.channel, info.thread_ts, item, self.session_id)
 
+    def _stream_ending(self, item: _Item) -> str:
+        """What a finished streamed stage still has to say: its failure, if it failed."""
+        if not item.key.startswith("stage:"):
+            return ""
+        st = self.stages.get(int(item.key.split(":", 1)[1]))
+        if st is None or st.status == "completed" or not st.error:
+            return ""
+        from bot.presenter.text import neutralize_mentions
+
+        error = " ".join(st.error.split())[:500]
+        return f"\n\n❌ {neutralize_mentions(error)}"
+
     async def _sync_reactions(self) -> None:
         info = self.info
         owner = self.owner
@@ -451,6 +507,9 @@ class SessionPresenter:
             return
         names = owner.settings.reactions
         status = self.view.get("status", "queued")
+        final = self.items.get("final")
+        if final is not None and final.pending():
+            return  # keep 👀 until the final message is in the thread
         want: set[str] = set()
         if status in ("investigating", "queued") and (self.running or status == "investigating"):
             want.add(names.get("investigating", ""))
@@ -459,12 +518,12 @@ class SessionPresenter:
         elif status in ("failed", "timed_out", "cancelled"):
             want.add(names.get("failed", ""))
         want.discard("")
+        for name in sorted(want - self.reactions_applied):  # add first: never no reaction
+            await owner.react(info.channel, info.alert_ts, name, add=True)
+            self.reactions_applied.add(name)
         for name in sorted(self.reactions_applied - want):
             await owner.react(info.channel, info.alert_ts, name, add=False)
             self.reactions_applied.discard(name)
-        for name in sorted(want - self.reactions_applied):
-            await owner.react(info.channel, info.alert_ts, name, add=True)
-            self.reactions_applied.add(name)
 
     async def _sync_status(self) -> None:
         info = self.info
@@ -474,10 +533,17 @@ class SessionPresenter:
         if self.running:
             if self.status_set_at is None or now - self.status_set_at >= STATUS_REFRESH_S:
                 self.status_set_at = now
+                self.replied_since_status = False
                 await self.owner.set_status(info.channel, info.thread_ts, STATUS_TEXT)
         elif self.status_set_at is not None:
+            final = self.items.get("final")
+            if final is not None and final.pending():
+                return  # the final message is still to come and will clear it
             self.status_set_at = None
-            await self.owner.set_status(info.channel, info.thread_ts, "")
+            if not self.replied_since_status:
+                # Slack clears the status itself when the app replies in the thread; an
+                # explicit clear is only needed when nothing was posted since it was set.
+                await self.owner.set_status(info.channel, info.thread_ts, "")
 
 
 class SlackPresenter:
@@ -538,11 +604,19 @@ class SlackPresenter:
     # -------------------------------------------------------------- Slack operations
 
     async def post(
-        self, channel: str, thread_ts: str | None, item: _Item, session_id: str | None
+        self,
+        channel: str,
+        thread_ts: str | None,
+        item: _Item,
+        session_id: str | None,
+        *,
+        priority: bool = False,
     ) -> str | None:
         fp = item.fingerprint()
         try:
-            ts = await self.writer.post(channel, thread_ts, item.text, item.blocks)
+            ts = await self.writer.post(
+                channel, thread_ts, item.text, item.blocks, priority=priority
+            )
         except Exception:
             log.exception(
                 "posting %s of session %s to %s failed", item.purpose, session_id, channel
@@ -618,6 +692,19 @@ def _as_message(rendered: Any) -> tuple[str, list[dict] | None]:
     if isinstance(rendered, list):
         return "", rendered
     return str(rendered), None
+
+
+def _folded_stage_block(name: str, number: int, total: int, tools: list[str]) -> dict[str, Any]:
+    """Context line standing in for a last stage whose text the final message carries."""
+    from bot.presenter.text import neutralize_mentions, truncate
+
+    title = " ".join((name or "").split())[:80]
+    line = f"*Stage {number}/{total} — {neutralize_mentions(title)}* ✅"
+    if tools:
+        shown = tools[-5:]
+        more = f"_… {len(tools) - len(shown)} earlier tool calls_\n" if len(tools) > 5 else ""
+        line += "\n" + more + "\n".join(shown)
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(line, 2900)}]}
 
 
 def _fallback(markdown: str) -> str:

@@ -1,10 +1,16 @@
 """Paced Slack writer: keeps TARSy inside Slack's posting and editing limits.
 
-- `post()` is serialised per channel and spaced by `post_interval_per_channel` (Slack shows
-  about one message per second per channel; faster bursts may be hidden). Posts in a channel
-  go out in the order they were asked for.
+- `post()` is serialised per channel and paced by a token bucket: sustained at most one post
+  per `post_interval_per_channel`, with short bursts of up to `post_burst_per_channel` (Slack
+  shows about one message per second per channel, tolerates short bursts, and may hide
+  longer ones). Normal posts leave one token for `priority=True` posts.
+- Posts go out in the order they were asked for, except that a `priority=True` post (a new
+  incident's status card) goes ahead of waiting normal posts of OTHER threads. Order within
+  one thread (same `thread_ts`) is always kept.
 - `update()` is coalesced: it only records the latest content of a message; at most one
   `chat.update` per message per `min_edit_interval` is sent, always with the newest content.
+  A message just posted counts as written: its first edit waits one interval too, so a
+  change right after the post (e.g. "queued" -> "investigating") costs no extra call.
 - `flush()` returns once everything asked for so far has been sent; `aclose()` flushes and
   stops the per-channel tasks.
 
@@ -33,13 +39,14 @@ log = logging.getLogger(__name__)
 _BLOCK_ERRORS = {"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long"}
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # eq=False: a queue removes THIS job, not an equal one
 class _Post:
     thread_ts: str | None
     text: str
     blocks: list[dict[str, Any]] | None
     extra: dict[str, Any]
     done: asyncio.Future[str | None]
+    priority: bool = False
     rounds: int = 0
 
 
@@ -58,7 +65,9 @@ class _Channel:
     posts: deque[_Post] = field(default_factory=deque)
     updates: dict[str, _Update] = field(default_factory=dict)  # ts -> latest content
     next_edit_at: dict[str, float] = field(default_factory=dict)  # ts -> loop time
-    next_post_at: float = 0.0
+    tokens: float = 0.0  # post tokens left (refilled by `SlackWriter._refill`)
+    refilled_at: float | None = None  # loop time of the last refill; None = bucket full
+    blocked_until: float = 0.0  # Slack said "rate limited": no post before this loop time
     busy: bool = False
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     idle: asyncio.Event = field(default_factory=asyncio.Event)
@@ -87,12 +96,16 @@ class SlackWriter:
         min_edit_interval: float = 1.5,
         post_interval_per_channel: float = 1.0,
         *,
+        post_burst_per_channel: int = 3,
         call_timeout: float = 30.0,
         max_ratelimit_rounds: int = 5,
     ) -> None:
         self.client = client
         self.min_edit_interval = min_edit_interval
         self.post_interval = post_interval_per_channel
+        self.post_burst = max(1, post_burst_per_channel)
+        # tokens a normal post needs: one more than a priority post, if the bucket has room
+        self._normal_need = 2.0 if self.post_burst >= 2 else 1.0
         self.call_timeout = call_timeout
         self.max_ratelimit_rounds = max_ratelimit_rounds
         self._channels: dict[str, _Channel] = {}
@@ -106,14 +119,24 @@ class SlackWriter:
         thread_ts: str | None,
         text: str,
         blocks: list[dict[str, Any]] | None = None,
+        *,
+        priority: bool = False,
         **extra: Any,
     ) -> str | None:
-        """Queue a `chat.postMessage`; returns its ts once sent (None if Slack refused it)."""
+        """Queue a `chat.postMessage`; returns its ts once sent (None if Slack refused it).
+
+        `priority=True` is for the first message of a new incident (its status card): it
+        goes ahead of waiting posts of other threads and may use the last burst token.
+        """
         if self._closing:
             raise RuntimeError("SlackWriter is closed")
         ch = self._channel(channel)
         done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-        ch.posts.append(_Post(thread_ts, text, blocks, extra, done))
+        job = _Post(thread_ts, text, blocks, extra, done, priority)
+        if priority:
+            ch.posts.insert(_priority_slot(ch.posts, thread_ts), job)
+        else:
+            ch.posts.append(job)
         self._kick(ch)
         return await done
 
@@ -183,12 +206,30 @@ class SlackWriter:
         ch.idle.clear()
         ch.wake.set()
 
+    def _post_wait(self, ch: _Channel, job: _Post, now: float) -> float:
+        """Seconds until `job` may be posted (0 = now), refilling the channel's bucket."""
+        if now < ch.blocked_until:
+            return ch.blocked_until - now
+        if self.post_interval <= 0:
+            return 0.0
+        if ch.refilled_at is None:
+            ch.tokens, ch.refilled_at = float(self.post_burst), now
+        else:
+            gained = (now - ch.refilled_at) / self.post_interval
+            ch.tokens = min(float(self.post_burst), ch.tokens + gained)
+            ch.refilled_at = now
+        need = 1.0 if job.priority else self._normal_need
+        if ch.tokens >= need - 1e-9:
+            return 0.0
+        return (need - ch.tokens) * self.post_interval
+
     async def _run(self, ch: _Channel) -> None:
         loop = asyncio.get_running_loop()
         while True:
             ch.wake.clear()
             now = loop.time()
-            if ch.posts and now >= ch.next_post_at:
+            post_wait = self._post_wait(ch, ch.posts[0], now) if ch.posts else 0.0
+            if ch.posts and post_wait <= 0:
                 await self._send_post(ch, ch.posts[0])
                 continue
             due = [ts for ts in ch.updates if now >= ch.next_edit_at.get(ts, 0.0)]
@@ -200,7 +241,7 @@ class SlackWriter:
                 ch.idle.set()
                 await ch.wake.wait()
                 continue
-            deadlines = [ch.next_post_at] if ch.posts else []
+            deadlines = [now + post_wait] if ch.posts else []
             deadlines += [ch.next_edit_at.get(ts, 0.0) for ts in ch.updates]
             delay = max(0.0, min(deadlines) - loop.time())
             with contextlib.suppress(TimeoutError):
@@ -216,18 +257,23 @@ class SlackWriter:
         args.setdefault("unfurl_links", False)
         args.setdefault("unfurl_media", False)
         ch.busy = True
+        ch.tokens -= 1.0  # Slack counts the attempt, whatever the answer
         try:
             resp = await self._call("chat.postMessage", self.client.chat_postMessage, args)
             if resp.get("retry_after") is not None and job.rounds < self.max_ratelimit_rounds:
                 job.rounds += 1  # stays first in the queue: order is kept
-                ch.next_post_at = loop.time() + resp["retry_after"]
+                ch.blocked_until = loop.time() + resp["retry_after"]
+                ch.tokens = min(ch.tokens, 0.0)
                 return
             if resp.get("retry_after") is not None:
                 log.error("Slack chat.postMessage in %s gave up after rate limits", ch.name)
-            ch.posts.popleft()
-            ch.next_post_at = loop.time() + self.post_interval
+            ch.posts.remove(job)
+            ts = resp.get("ts")
+            if ts and self.min_edit_interval > 0:
+                # a fresh message counts as just written: no edit within one interval
+                ch.next_edit_at[str(ts)] = loop.time() + self.min_edit_interval
             if not job.done.done():
-                job.done.set_result(resp.get("ts"))
+                job.done.set_result(ts)
         finally:
             ch.busy = False
 
@@ -300,6 +346,16 @@ class SlackWriter:
                 log.error("Slack %s failed in %s: %r", method, args.get("channel"), err)
                 return {}
         return {}
+
+
+def _priority_slot(posts: deque[_Post], thread_ts: str | None) -> int:
+    """Where a priority post goes: after other priority posts and after every waiting post
+    of its own thread (order within a thread is kept), ahead of the rest."""
+    slot = 0
+    for i, other in enumerate(posts):
+        if other.priority or (thread_ts is not None and other.thread_ts == thread_ts):
+            slot = i + 1
+    return slot
 
 
 def _retry_after(err: SlackApiError) -> float:

@@ -28,6 +28,10 @@ def render_message(ws: Workspace, msg: Message, indent: str = "") -> list[str]:
     body: list[str] = []
     if msg.blocks:
         body.extend(render_blocks(msg.blocks))
+    # A posted message with blocks shows only its blocks (`text` is the notification
+    # fallback). A streamed message shows its streamed text AND, below it, the blocks given to
+    # chat.stopStream: Slack documents them as "rendered at the bottom of the finalized
+    # message". So content sent both ways really appears twice; the sender must not do that.
     if msg.text and (not msg.blocks or msg.streaming or msg.stream_chunks):
         body.insert(0, msg.text)
     for att in msg.attachments or []:

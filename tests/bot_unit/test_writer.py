@@ -42,22 +42,84 @@ async def test_rapid_updates_are_coalesced_and_the_last_one_wins():
         await writer.aclose()
 
 
-async def test_posts_are_paced_per_channel_and_keep_their_order():
+async def test_posts_burst_then_keep_the_sustained_pace_and_their_order():
     async with FakeSlack() as slack:
         writer = SlackWriter(
-            client_for(slack), min_edit_interval=0.1, post_interval_per_channel=0.1
+            client_for(slack),
+            min_edit_interval=0.1,
+            post_interval_per_channel=0.1,
+            post_burst_per_channel=3,
         )
-        c1 = [asyncio.create_task(writer.post("C1", "9.9", f"msg {i}", None)) for i in range(5)]
+        c1 = [asyncio.create_task(writer.post("C1", "9.9", f"msg {i}", None)) for i in range(8)]
         c2 = asyncio.create_task(writer.post("C2", None, "other channel", None))
         results = await asyncio.wait_for(asyncio.gather(*c1, c2), 5)
         posts = [c for c in slack.of("chat.postMessage") if c.args["channel"] == "C1"]
-        assert [p.args["text"] for p in posts] == [f"msg {i}" for i in range(5)]
+        assert [p.args["text"] for p in posts] == [f"msg {i}" for i in range(8)]
         assert all(p.args["thread_ts"] == "9.9" for p in posts)
         gaps = [b.at - a.at for a, b in zip(posts, posts[1:], strict=False)]
-        assert all(g >= 0.09 for g in gaps), gaps
-        assert results[:5] == sorted(results[:5])  # ts order == request order
+        # normal posts burst 2 (one token stays for a new incident's card), then 1 per interval
+        assert gaps[0] < 0.05, gaps
+        assert all(g >= 0.09 for g in gaps[1:]), gaps
+        span = posts[-1].at - posts[0].at
+        assert span >= 0.6 - 0.02, span  # 8 posts: 2 at once, 6 paced: sustained 1/interval
+        assert results[:8] == sorted(results[:8])  # ts order == request order
         other = [c for c in slack.of("chat.postMessage") if c.args["channel"] == "C2"][0]
-        assert other.at < posts[-1].at  # C2 does not wait behind C1
+        assert other.at < posts[2].at  # C2 does not wait behind C1
+        await writer.aclose()
+
+
+async def test_strict_pacing_without_burst():
+    async with FakeSlack() as slack:
+        writer = SlackWriter(
+            client_for(slack), post_interval_per_channel=0.1, post_burst_per_channel=1
+        )
+        await asyncio.wait_for(
+            asyncio.gather(*(writer.post("C1", None, f"m{i}", None) for i in range(4))), 5
+        )
+        posts = slack.of("chat.postMessage")
+        gaps = [b.at - a.at for a, b in zip(posts, posts[1:], strict=False)]
+        assert len(posts) == 4 and all(g >= 0.09 for g in gaps), gaps
+        await writer.aclose()
+
+
+async def test_new_incident_card_jumps_other_threads_but_not_its_own():
+    async with FakeSlack() as slack:
+        writer = SlackWriter(
+            client_for(slack), post_interval_per_channel=0.2, post_burst_per_channel=2
+        )
+        t0 = asyncio.get_running_loop().time()
+        # a running investigation queues four stage messages in thread 1.0 ...
+        stages = [
+            asyncio.create_task(writer.post("C1", "1.0", f"stage {i}", None)) for i in range(4)
+        ]
+        await slack.wait_for(lambda: len(slack.of("chat.postMessage")) >= 1)
+        # ... then a new incident's card (root), and a card under an alert whose thread
+        # already has a waiting message of ours
+        card = asyncio.create_task(writer.post("C1", None, "card B", None, priority=True))
+        reply = asyncio.create_task(writer.post("C1", "2.0", "note in 2.0", None))
+        card2 = asyncio.create_task(writer.post("C1", "2.0", "card C", None, priority=True))
+        await asyncio.wait_for(asyncio.gather(*stages, card, reply, card2), 5)
+        texts = [c.args["text"] for c in slack.of("chat.postMessage")]
+        assert texts[:2] == ["stage 0", "card B"], texts
+        # order within one thread is kept: the earlier note in 2.0 stays first
+        assert texts.index("note in 2.0") < texts.index("card C")
+        assert [t for t in texts if t.startswith("stage")] == [f"stage {i}" for i in range(4)]
+        card_at = next(c.at for c in slack.of("chat.postMessage") if c.args["text"] == "card B")
+        assert card_at - t0 < 0.15  # the reserved token: no wait behind the paced stages
+        await writer.aclose()
+
+
+async def test_an_edit_right_after_the_post_is_folded_into_the_next_interval():
+    async with FakeSlack() as slack:
+        writer = SlackWriter(client_for(slack), min_edit_interval=0.3)
+        ts = await writer.post("C1", None, "queued", None)
+        writer.update("C1", ts, "investigating")  # at once after the post
+        writer.update("C1", ts, "investigating: stage 1/3")
+        await asyncio.wait_for(writer.flush(), 5)
+        updates = slack.of("chat.update")
+        assert [u.args["text"] for u in updates] == ["investigating: stage 1/3"]
+        post = slack.of("chat.postMessage")[0]
+        assert updates[0].at - post.at >= 0.28
         await writer.aclose()
 
 
