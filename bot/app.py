@@ -85,6 +85,7 @@ class TarsyApp:
         self.socket_handler: Any = None
         self.http: HttpServer | None = None
         self._tasks: list[asyncio.Task] = []
+        self._reports: set[asyncio.Task] = set()  # immediate health reports (LLM failures)
         self._llm_error: str | None = None
         self._slack_ok: bool | None = None
 
@@ -178,6 +179,7 @@ class TarsyApp:
                     log.debug("preparing LLM provider %s failed", name, exc_info=True)
 
     async def stop(self) -> None:
+        self._tasks.extend(self._reports)
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
@@ -354,7 +356,14 @@ class TarsyApp:
         from agents.events import LlmTurnFinished
 
         if isinstance(event, LlmTurnFinished):
+            was_ok = self._llm_error is None
             self._llm_error = event.error or None
+            # A call that failed for good (not a mid-stream retry) is worth telling ops now,
+            # not at the next health poll; the health check still posts each warning once.
+            if self._llm_error and was_ok and "retrying" not in self._llm_error:
+                task = asyncio.create_task(self.health.report(), name="health-report")
+                self._reports.add(task)
+                task.add_done_callback(self._reports.discard)
 
     async def _health_loop(self) -> None:
         while True:

@@ -314,6 +314,13 @@ def stage_message(
 # --------------------------------------------------------------------------- final message
 
 
+FAILED_HINT = (
+    "No recommendation this time. *Show details* has what each stage found before it stopped; "
+    "*Re-run* starts a fresh investigation (check `/health` first if the LLM or a tool server "
+    "was failing)."
+)
+
+
 def final_message(
     view: IncidentView,
     recommendation_markdown: str,
@@ -328,7 +335,15 @@ def final_message(
     the mrkdwn fallback (notifications, clients without markdown blocks).
     """
     emoji = SEVERITY_EMOJI.get(view.severity, "⚪")
-    head = f"{emoji} *Recommendation* — {_safe(_one_line(view.title, 150), 300)}"
+    title = _safe(_one_line(view.title, 150), 300)
+    succeeded = view.status == "completed"
+    if succeeded:
+        head = f"{emoji} *Recommendation* — {title}"
+    else:
+        # No recommendation to rate: say what happened and offer a re-run instead.
+        head = f"{status_line(view)}\n{emoji} {title}"
+        if not (recommendation_markdown or "").strip():
+            recommendation_markdown = FAILED_HINT
     blocks: list[dict[str, Any]] = [SectionBlock(text=MarkdownTextObject(text=head)).to_dict()]
     if summary.strip():
         text = truncate(f"*Summary:* {md_to_mrkdwn(neutralize_mentions(summary))}", SECTION_LIMIT)
@@ -346,16 +361,14 @@ def final_message(
                 blocks.append(SectionBlock(text=MarkdownTextObject(text=chunk)).to_dict())
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_context_line(view))]).to_dict())
     sid = view.session_id
-    blocks.append(
-        ActionsBlock(
-            elements=[
-                ButtonElement(text="Re-run", action_id=ACTION_RERUN, value=sid),
-                ButtonElement(text="👍", action_id=ACTION_FEEDBACK_UP, value=sid),
-                ButtonElement(text="👎", action_id=ACTION_FEEDBACK_DOWN, value=sid),
-                ButtonElement(text="Show details", action_id=ACTION_DETAILS, value=sid),
-            ]
-        ).to_dict()
-    )
+    buttons = [ButtonElement(text="Re-run", action_id=ACTION_RERUN, value=sid)]
+    if succeeded:
+        buttons += [
+            ButtonElement(text="👍", action_id=ACTION_FEEDBACK_UP, value=sid),
+            ButtonElement(text="👎", action_id=ACTION_FEEDBACK_DOWN, value=sid),
+        ]
+    buttons.append(ButtonElement(text="Show details", action_id=ACTION_DETAILS, value=sid))
+    blocks.append(ActionsBlock(elements=buttons).to_dict())
     fallback = truncate(f"{head}\n{rec_mrkdwn}", 3000)
     return fallback, blocks
 

@@ -51,7 +51,12 @@ async def test_llm_outage_fails_the_thread_and_warns_ops_once(tmp_path):
         # a re-run is one click away once the LLM is back
         assert any("tarsy_rerun" in buttons(m) for m in slack.thread(ALERT_CHANNEL, alert_ts))
 
-        # Probes see the outage; the ops channel hears about it once, however often probed.
+        # Ops hears about it as it happens, not at the next health poll...
+        await slack.wait_for(lambda: len(slack.messages(OPS)) >= 1, timeout=10)
+        final = slack.thread(ALERT_CHANNEL, alert_ts)[-1]
+        assert "Recommendation" not in message_text(final)
+        assert "tarsy_feedback_up" not in buttons(final)  # nothing to rate
+        # ...and once: probes see the outage but the warning is not repeated.
         for _ in range(3):
             status, health = await _get_health(st.url)
             assert status == 503 and any(r.startswith("llm:") for r in health["reasons"])

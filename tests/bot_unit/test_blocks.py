@@ -134,7 +134,7 @@ def test_final_message_buttons_and_limits():
     assert values == {"s-123"}
     assert text.startswith("🔴 *Recommendation*") and len(text) <= 3000
     assert "*Fix*" in text  # mrkdwn fallback
-    _, sections = ui.final_message(view(), rec, "", markdown_block=False)
+    _, sections = ui.final_message(view(status="completed"), rec, "", markdown_block=False)
     assert not [b for b in sections if b["type"] == "markdown"]
     assert len(sections) <= 50
     assert all(len(b["text"]["text"]) <= 3000 for b in sections if b["type"] == "section")
@@ -177,3 +177,14 @@ def test_small_helpers():
     assert "🟠 `abc` Disk — 🔍 Investigating" in line and "✅ Done" in line
     [block] = ui.followup_answer_blocks("**yes** <!here>")
     assert block["type"] == "markdown" and "<!here>" not in block["text"]
+
+
+def test_failed_final_message_offers_rerun_not_feedback():
+    text, blocks = ui.final_message(view(status="failed", error="Gemini answered 503 x5"), "", "")
+    assert text.startswith("❌ Failed: Gemini answered 503 x5")
+    assert "Recommendation" not in all_text(blocks)
+    assert "Re-run" in all_text(blocks) and "Show details" in all_text(blocks)
+    assert action_ids(blocks) == ["tarsy_rerun", "tarsy_details"]
+    _, cancelled = ui.final_message(view(status="cancelled"), "partial notes", "")
+    assert "Cancelled" in all_text(cancelled) and "partial notes" in all_text(cancelled)
+    assert "tarsy_feedback_up" not in action_ids(cancelled)
