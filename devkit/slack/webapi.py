@@ -199,6 +199,7 @@ class WebApi:
             metadata=_json_param(params, "metadata") or None,
         )
         self.ws.store(msg)
+        self._clear_status_on_reply(channel, thread_ts)
         self.emu._emit_message_event(msg)
         return {"channel": channel, "ts": msg.ts, "message": {**msg.to_api(), "team": TEAM_ID}}
 
@@ -260,6 +261,7 @@ class WebApi:
         msg = self._bot_message(channel, "", thread_ts=thread_ts, streaming=True)
         self._append_chunks(msg, params)
         self.ws.store(msg)
+        self._clear_status_on_reply(channel, thread_ts)
         return {"channel": channel, "ts": msg.ts}
 
     async def chat_append_stream(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -384,6 +386,30 @@ class WebApi:
         if group not in self.usergroups:
             raise ApiError("no_such_subteam")
         return {"users": list(self.usergroups[group])}
+
+    def _clear_status_on_reply(self, channel: str, thread_ts: str | None) -> None:
+        """Slack clears a thread's "is thinking…" status when the app replies in it."""
+        if not thread_ts:
+            return
+        last = next(
+            (
+                st
+                for st in reversed(self.ws.statuses)
+                if st["channel"] == channel and st["thread_ts"] == thread_ts
+            ),
+            None,
+        )
+        if last and last["status"]:
+            self.ws.statuses.append(
+                {
+                    "channel": channel,
+                    "thread_ts": thread_ts,
+                    "status": "",
+                    "loading_messages": None,
+                    "at": time.time(),
+                    "cleared_by": "reply",
+                }
+            )
 
     async def assistant_set_status(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(params, key="channel_id", write=True)

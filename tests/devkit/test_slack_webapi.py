@@ -201,6 +201,10 @@ async def test_ephemeral_status_and_views_are_recorded(slack, client):
     assert slack.statuses[-1]["status"] == "is investigating…"
     assert slack.views[0]["id"] == opened["view"]["id"]
     assert "is investigating…" in slack.render_thread(ALERTS, root["ts"])
+    # like Slack, the app's next reply in the thread clears the status
+    await client.chat_postMessage(channel=ALERTS, thread_ts=root["ts"], text="found it")
+    assert slack.statuses[-1]["status"] == "" and slack.statuses[-1]["cleared_by"] == "reply"
+    assert "is investigating…" not in slack.render_thread(ALERTS, root["ts"])
 
 
 async def test_state_survives_save_and_load(tmp_path, slack, client):
