@@ -110,6 +110,7 @@ class Worker:
         self._stopping = False
         self._loop_task: asyncio.Task | None = None
         self._tasks: dict[str, asyncio.Task] = {}  # session/followup id -> task
+        self._held: dict[str, SessionFinished] = {}  # outcome events awaiting storage
         self._lost: dict[str, asyncio.Event] = {}  # session id -> set when its lease is lost
         self.finished: list[tuple[str, str]] = []  # (session id, status) this worker finished
 
@@ -242,30 +243,33 @@ class Worker:
                         self.db, sid, self.owner_id, reason=f"worker {self.owner_id} stopped"
                     )
                 )
+            self._held.pop(sid, None)
             raise
         except Exception as e:
             log.exception("session %s failed before its stages could run", sid)
             outcome = RunOutcome(
                 status="failed", error=f"could not start the investigation: {type(e).__name__}: {e}"
             )
-            await emit(
-                SessionFinished(
-                    ctx=ctx,
-                    status="failed",
-                    error=outcome.error,
-                    executive_summary=outcome.error or "",
-                )
+            self._held[sid] = SessionFinished(
+                ctx=ctx,
+                status="failed",
+                error=outcome.error,
+                executive_summary=outcome.error or "",
             )
         finally:
             hb.cancel()
             self._lost.pop(sid, None)
             with contextlib.suppress(asyncio.CancelledError):
                 await hb
+        announcement = self._held.pop(sid, None)
         if lost.is_set():
             log.warning("session %s: lease lost to another worker; not recording an outcome", sid)
             return
         if await self._finish(sid, outcome):
             self.finished.append((sid, outcome.status))
+            # Announced only once stored: no surface shows an outcome the database lacks.
+            if announcement is not None:
+                await emit(announcement)
 
     async def _finish(self, sid: str, outcome: RunOutcome, attempts: int = 5) -> bool:
         """Write the outcome synchronously, retrying a failing database a few times (if it
@@ -381,8 +385,11 @@ class Worker:
         lost = self._lost.get(sid)
 
         async def emit_unless_lost(event) -> None:  # noqa: ANN001
-            # Once another worker owns the session, this one must not announce an outcome.
-            if lost is not None and lost.is_set() and isinstance(event, SessionFinished):
+            if isinstance(event, SessionFinished):
+                # Held until the outcome is stored (see _run_session); once another worker
+                # owns the session, this one must not announce an outcome at all.
+                if lost is None or not lost.is_set():
+                    self._held[sid] = event
                 return
             await self.bus.emit(event)
 

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-import os
+import contextlib
 
 from bot.app import TarsyApp
 from bot.devstack import _DEVNULL, _clean_env
 from config.loader import load_config
 from storage.repositories.sessions import list_sessions
 from storage.repositories.slack import list_slack_messages
+from tests.helpers.db import postgres_database_url, postgres_url
 from tests.helpers.stack import ALERT_CHANNEL, DevStack, buttons, fixture_json
 
 
 async def test_same_event_to_two_replicas_is_one_investigation(tmp_path):
-    db_url = os.environ.get("TARSY_TEST_POSTGRES_URL")  # else a shared SQLite file
-    async with DevStack(tmp_path, db_url=db_url) as st:
+    async with contextlib.AsyncExitStack() as stack:
+        # A fresh PostgreSQL database when the suite has one, else a shared SQLite file.
+        db_url = (
+            await stack.enter_async_context(postgres_database_url()) if postgres_url() else None
+        )
+        st = await stack.enter_async_context(DevStack(tmp_path, db_url=db_url))
         second = TarsyApp(
             load_config(st.config_dir, env=_clean_env()),
             ready_stream=_DEVNULL,
