@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import logging
 import re
 import sys
 import tempfile
@@ -153,10 +151,9 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=RATE)
     parser.add_argument("--duration", type=float, default=DURATION_S)
     args = parser.parse_args()
-    # the Gemini stand-in logs streams the app cut short at shutdown; not a finding here
-    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
-    print(json.dumps(asyncio.run(main_async(args.rate, args.duration)), indent=2))
-    return 0
+    from benchmarks._common import print_report
+
+    return print_report(main_async(args.rate, args.duration), quiet_server_log=True)
 
 
 if __name__ == "__main__":

@@ -11,9 +11,6 @@ Prints one JSON object.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
 import sys
 import tempfile
 import time
@@ -157,9 +154,9 @@ async def main_async() -> dict:
 
 
 def main() -> int:
-    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
-    print(json.dumps(asyncio.run(main_async()), indent=2))
-    return 0
+    from benchmarks._common import print_report
+
+    return print_report(main_async(), quiet_server_log=True)
 
 
 if __name__ == "__main__":

@@ -150,8 +150,9 @@ async def main_async() -> dict:
 
 
 def main() -> int:
-    print(json.dumps(asyncio.run(main_async()), indent=2))
-    return 0
+    from benchmarks._common import print_report
+
+    return print_report(main_async())
 
 
 if __name__ == "__main__":

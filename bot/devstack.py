@@ -313,18 +313,26 @@ class DevStack:
                 await self.app.presenter.drain(wait_s)
 
 
+# Variables that would point the app somewhere other than the config a stack writes.
+APP_ENV_OVERRIDES = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_API_URL",
+    "DATABASE_URL",
+    "TARSY_SLACK_MODE",
+    "TARSY_HTTP_PORT",
+)
+
+
+def env_without(skip: tuple[str, ...] | frozenset[str]) -> dict[str, str]:
+    """The process env minus the variables named in `skip`."""
+    return {k: v for k, v in os.environ.items() if k not in skip}
+
+
 def _clean_env() -> dict[str, str]:
     """The process env minus overrides that would point the app elsewhere."""
-    skip = {
-        "SLACK_BOT_TOKEN",
-        "SLACK_APP_TOKEN",
-        "SLACK_SIGNING_SECRET",
-        "SLACK_API_URL",
-        "DATABASE_URL",
-        "TARSY_SLACK_MODE",
-        "TARSY_HTTP_PORT",
-    }
-    return {k: v for k, v in os.environ.items() if k not in skip}
+    return env_without(APP_ENV_OVERRIDES)
 
 
 class _Devnull:

@@ -265,6 +265,13 @@ async def _ephemeral(client: Any, body: dict[str, Any], text: str) -> None:
     )
     if not channel or not user:
         return
+    await _post_ephemeral(client, channel, user, text, thread_ts)
+
+
+async def _post_ephemeral(
+    client: Any, channel: str, user: str, text: str, thread_ts: str | None
+) -> None:
+    """chat.postEphemeral (in the thread when given); a Slack error is logged, not raised."""
     try:
         kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": text}
         if thread_ts:
@@ -487,13 +494,7 @@ async def _handle_shortcut(surface: SlackSurface, shortcut: dict[str, Any], clie
     thread = message.get("thread_ts") or ts
 
     async def tell(text: str) -> None:
-        try:
-            kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": text}
-            if thread:
-                kwargs["thread_ts"] = thread
-            await client.chat_postEphemeral(**kwargs)
-        except SlackApiError as e:
-            log.warning("chat.postEphemeral failed: %s", e.response.get("error"))
+        await _post_ephemeral(client, channel, user, text, thread)
 
     refusal = await surface.may_use_command(client, user, channel, channel_obj.get("name"))
     if refusal:

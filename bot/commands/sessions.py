@@ -99,6 +99,16 @@ def _iso(t: datetime | None) -> str | None:
     return t.isoformat() if t else None
 
 
+def _row(obj, fields: str, **times: str) -> dict:  # noqa: ANN001
+    """`{name: obj.name}` for each name in `fields`, then `{key: iso(obj.attr)}` for `times`.
+
+    Key order is the order given (it is the order of `tarsy sessions show --format json`).
+    """
+    row = {name: getattr(obj, name) for name in fields.split()}
+    row.update({key: _iso(getattr(obj, attr)) for key, attr in times.items()})
+    return row
+
+
 def _session_dict(s) -> dict:  # noqa: ANN001
     return {
         "id": s.id,
@@ -172,89 +182,44 @@ def timeline_dict(tl) -> dict:  # noqa: ANN001
             "chain_snapshot": s.chain_snapshot,
         },
         "alerts": [
-            {
-                "id": a.id,
-                "status": a.status,
-                "source": a.source,
-                "title": a.title,
-                "labels": a.labels,
-                "received_at": _iso(a.received_at),
-            }
-            for a in tl.alerts
+            _row(a, "id status source title labels", received_at="received_at") for a in tl.alerts
         ],
         "stages": [
             {
-                "id": st.id,
-                "index": st.index,
-                "name": st.name,
-                "agents": st.agents,
-                "status": st.status,
-                "attempt": st.attempt,
-                "error": st.error,
-                "result": st.result,
-                "started_at": _iso(st.started_at),
-                "finished_at": _iso(st.finished_at),
+                **_row(
+                    st,
+                    "id index name agents status attempt error result",
+                    started_at="started_at",
+                    finished_at="finished_at",
+                ),
                 "tokens": {"input": st.input_tokens, "output": st.output_tokens},
             }
             for st in tl.stages
         ],
         "llm_interactions": [
-            {
-                "id": x.id,
-                "stage_id": x.stage_id,
-                "followup_id": x.followup_id,
-                "agent": x.agent,
-                "provider": x.provider,
-                "model": x.model,
-                "purpose": x.purpose,
-                "iteration": x.iteration,
-                "input_tokens": x.input_tokens,
-                "output_tokens": x.output_tokens,
-                "latency_ms": x.latency_ms,
-                "error": x.error,
-                "function_calls": x.function_calls,
-                "response_text": x.response_text,
-                "at": _iso(x.created_at),
-            }
+            _row(
+                x,
+                "id stage_id followup_id agent provider model purpose iteration input_tokens"
+                " output_tokens latency_ms error function_calls response_text",
+                at="created_at",
+            )
             for x in tl.llm_interactions
         ],
         "tool_calls": [
-            {
-                "id": t.id,
-                "stage_id": t.stage_id,
-                "followup_id": t.followup_id,
-                "server": t.server,
-                "tool": t.tool,
-                "arguments": t.arguments,
-                "duration_ms": t.duration_ms,
-                "error": t.error,
-                "denied": t.denied,
-                "summarized": t.summarized,
-                "result": t.result,
-                "at": _iso(t.created_at),
-            }
+            _row(
+                t,
+                "id stage_id followup_id server tool arguments duration_ms error denied"
+                " summarized result",
+                at="created_at",
+            )
             for t in tl.tool_calls
         ],
-        "events": [
-            {"type": e.type, "message": e.message, "stage_id": e.stage_id, "at": _iso(e.at)}
-            for e in tl.events
-        ],
+        "events": [_row(e, "type message stage_id", at="at") for e in tl.events],
         "followups": [
-            {
-                "id": f.id,
-                "question": f.question,
-                "asked_by": f.asked_by,
-                "status": f.status,
-                "answer": f.answer,
-                "error": f.error,
-                "asked_at": _iso(f.asked_at),
-            }
+            _row(f, "id question asked_by status answer error", asked_at="asked_at")
             for f in tl.followups
         ],
-        "feedback": [
-            {"user": f.user, "value": f.value, "comment": f.comment, "at": _iso(f.at)}
-            for f in tl.feedback
-        ],
+        "feedback": [_row(f, "user value comment", at="at") for f in tl.feedback],
     }
 
 

@@ -17,19 +17,12 @@ import sys
 import time
 from pathlib import Path
 
+from bot.devstack import APP_ENV_OVERRIDES, env_without
+
 READY = re.compile(r"TARSy ready: http=(?P<url>\S+)")
 
 # Variables that would point the child somewhere other than the config we wrote.
-_OVERRIDES = (
-    "SLACK_BOT_TOKEN",
-    "SLACK_APP_TOKEN",
-    "SLACK_SIGNING_SECRET",
-    "SLACK_API_URL",
-    "DATABASE_URL",
-    "TARSY_SLACK_MODE",
-    "TARSY_HTTP_PORT",
-    "GOOGLE_GEMINI_BASE_URL",
-)
+_OVERRIDES = (*APP_ENV_OVERRIDES, "GOOGLE_GEMINI_BASE_URL")
 
 
 class ServeError(RuntimeError):
@@ -45,7 +38,7 @@ def _code_root() -> str:
 
 def child_env(extra: dict[str, str]) -> dict[str, str]:
     """Our environment minus app overrides, plus `extra`; the child imports this code tree."""
-    env = {k: v for k, v in os.environ.items() if k not in _OVERRIDES}
+    env = env_without(_OVERRIDES)
     env.update(extra)
     root = _code_root()
     paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != root]

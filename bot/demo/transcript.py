@@ -14,25 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from devkit.slack.blocks import render_blocks
 from devkit.slack.models import Message
+from devkit.slack.render import message_body
 
 
 def message_lines(msg: Message) -> list[str]:
     """What a person reads in one message: text, blocks, attachments (emulator rendering)."""
-    body: list[str] = []
-    if msg.blocks:
-        body.extend(render_blocks(msg.blocks))
-    if msg.text and (not msg.blocks or msg.streaming or msg.stream_chunks):
-        body.insert(0, msg.text)
-    for att in msg.attachments or []:
-        for key in ("pretext", "title", "text"):
-            if att.get(key):
-                body.append(str(att[key]))
-        if att.get("blocks"):
-            body.extend(render_blocks(att["blocks"]))
     lines: list[str] = []
-    for chunk in body:
+    for chunk in message_body(msg, attachment_fallback=False):
         lines.extend(line.rstrip() for line in str(chunk).splitlines())
     return [line for line in lines if line.strip()]
 

@@ -103,6 +103,19 @@ def string_map(value: Any, path: str) -> dict[str, str]:
     return out
 
 
+TITLE_MAX = 150
+
+
+def truncate(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, ending in "…" when cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def short_title(text: str, limit: int = TITLE_MAX) -> str:
+    """One-line title: whitespace runs collapsed to one space, then cut to `limit`."""
+    return truncate(" ".join(text.split()), limit)
+
+
 def stable_fingerprint(*parts: str) -> str:
     """Hash of a few identifying strings (same length as `label_fingerprint`)."""
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]

@@ -16,11 +16,10 @@ from typing import Any
 
 from chains.alert import Alert, SlackRef
 
-from .common import stable_fingerprint
+from .common import TITLE_MAX, stable_fingerprint, truncate
 from .errors import PayloadError
 from .webhooks import detect_and_parse
 
-TITLE_MAX = 150
 _MESSAGE_LINK = re.compile(
     r"<?(https://[\w.\-]+\.slack\.com/archives/([CGD][A-Z0-9]{2,})/p(\d{10})(\d{6})"
     r"(?:\?([^\s|>]*))?)(?:\|[^>]*)?>?"
@@ -139,7 +138,7 @@ def parse_investigate_text(
         return InvestigateRequest(alerts=alerts, requested_by=requested_by)
 
     first = next(line.strip() for line in body.splitlines() if line.strip())
-    title = first if len(first) <= TITLE_MAX else first[: TITLE_MAX - 1].rstrip() + "…"
+    title = truncate(first, TITLE_MAX)
     alert = Alert(
         source="slack",
         kind="manual",

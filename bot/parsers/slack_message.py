@@ -17,6 +17,7 @@ from .common import (
     expect_object,
     normalize_severity,
     severity_from_color,
+    short_title,
     slack_to_plain,
     stable_fingerprint,
     unwrap_slack_link,
@@ -25,7 +26,6 @@ from .slack_content import SlackContent, flatten_message
 
 # Subtypes that are a new message someone posted; everything else (edits, joins, deletes) is not.
 _NEW_MESSAGE_SUBTYPES = {None, "bot_message", "thread_broadcast", "file_share"}
-_TITLE_MAX = 150
 _DESCRIPTION_MAX = 4000
 _MAX_LINKS = 8
 
@@ -214,7 +214,7 @@ def _build_alert(event: dict[str, Any], c: SlackContent, source: str, ref: Slack
     return Alert(
         source=source,
         kind=kind,
-        title=_short(title or kind),
+        title=short_title(title or kind),
         severity=severity,
         status=status,
         labels=labels,
@@ -232,11 +232,6 @@ def _clean_title(title: str) -> str:
     """Plain title text: no leading emoji, no surrounding bold/italic markers."""
     text = _LEADING_EMOJI.sub("", title.strip().strip("*_~ "))
     return slack_to_plain(text).strip().strip("*_~ ").strip()
-
-
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _TITLE_MAX else text[: _TITLE_MAX - 1].rstrip() + "…"
 
 
 def _strip_title(title: str, source: str) -> tuple[str, AlertStatus | None]:

@@ -40,6 +40,7 @@ from .common import (
     opt_object,
     opt_str,
     req_str,
+    short_title,
     stable_fingerprint,
     string_map,
     type_name,
@@ -47,7 +48,6 @@ from .common import (
 from .errors import PayloadError, UnknownFormat
 
 SUPPORTED_FORMATS = ("alertmanager", "grafana", "pagerduty", "generic")
-TITLE_MAX = 150
 _DESCRIPTION_ALERTS = 10
 
 
@@ -60,11 +60,6 @@ def _status(value: str | None, path: str) -> AlertStatus:
     if low in ("resolved", "ok", "recovered"):
         return "resolved"
     raise PayloadError(f"expected 'firing' or 'resolved', got {value!r}", path)
-
-
-def _short(text: str, limit: int = TITLE_MAX) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 # --------------------------------------------------------------------------- Alertmanager
@@ -154,7 +149,7 @@ def _parse_am_group(payload: Any, *, source: str) -> Alert:
     return Alert(
         source=source,
         kind=kind,
-        title=_short(title),
+        title=short_title(title),
         severity=normalize_severity(labels.get("severity")),
         status=status,
         labels=labels,
@@ -207,7 +202,7 @@ def _parse_grafana_legacy(data: dict[str, Any]) -> Alert:
     return Alert(
         source="grafana",
         kind=rule,
-        title=_short(opt_str(data, "title", "") or rule),
+        title=short_title(opt_str(data, "title", "") or rule),
         severity=normalize_severity(labels.get("severity")),
         status="resolved" if state == "ok" else "firing",
         labels=labels,
@@ -289,7 +284,7 @@ def parse_pagerduty(payload: Any) -> list[Alert]:
         Alert(
             source="pagerduty",
             kind="PagerDutyIncident",
-            title=_short(title),
+            title=short_title(title),
             severity=severity,
             status="resolved" if event_type in _PD_RESOLVED else "firing",
             labels=labels,
@@ -356,7 +351,7 @@ def parse_generic(payload: Any) -> list[Alert]:
         Alert(
             source=opt_str(data, "source", "") or "generic",
             kind=kind,
-            title=_short(title),
+            title=short_title(title),
             severity=normalize_severity(severity_raw),
             status=_status(opt_str(data, "status", ""), "status"),
             labels=labels,

@@ -17,14 +17,11 @@ def _author(ws: Workspace, msg: Message) -> str:
     return msg.user or msg.bot_id or "?"
 
 
-def render_message(ws: Workspace, msg: Message, indent: str = "") -> list[str]:
-    clock = time.strftime("%H:%M:%S", time.localtime(float(msg.ts)))
-    flags = []
-    if msg.edits:
-        flags.append("(edited)")
-    if msg.streaming:
-        flags.append("(streaming…)")
-    header = f"{indent}[{clock}] {_author(ws, msg)}" + (" " + " ".join(flags) if flags else "")
+def message_body(msg: Message, *, attachment_fallback: bool = True) -> list[str]:
+    """The text chunks a person reads in one message: text, blocks, attachments, in order.
+
+    `attachment_fallback`: show an attachment's `fallback` when it has no pretext/title/text.
+    """
     body: list[str] = []
     if msg.blocks:
         body.extend(render_blocks(msg.blocks))
@@ -38,12 +35,27 @@ def render_message(ws: Workspace, msg: Message, indent: str = "") -> list[str]:
         for key in ("pretext", "title", "text"):
             if att.get(key):
                 body.append(str(att[key]))
-        if not any(att.get(k) for k in ("pretext", "title", "text")) and att.get("fallback"):
+        if (
+            attachment_fallback
+            and not any(att.get(k) for k in ("pretext", "title", "text"))
+            and att.get("fallback")
+        ):
             body.append(str(att["fallback"]))
         if att.get("blocks"):
             body.extend(render_blocks(att["blocks"]))
+    return body
+
+
+def render_message(ws: Workspace, msg: Message, indent: str = "") -> list[str]:
+    clock = time.strftime("%H:%M:%S", time.localtime(float(msg.ts)))
+    flags = []
+    if msg.edits:
+        flags.append("(edited)")
+    if msg.streaming:
+        flags.append("(streaming…)")
+    header = f"{indent}[{clock}] {_author(ws, msg)}" + (" " + " ".join(flags) if flags else "")
     lines = [header]
-    for chunk in body:
+    for chunk in message_body(msg):
         lines.extend(f"{indent}  {line}" for line in str(chunk).splitlines() or [""])
     if msg.reactions:
         reacts = "  ".join(f":{name}: {len(users)}" for name, users in msg.reactions.items())
