@@ -443,8 +443,9 @@ class SessionPresenter:
                 owner.update(info.channel, item)
         # after the posts: ✅/❌ appear with (not before) the recommendation
         await self._sync_reactions()
-        if not self.running:
-            await self._sync_status()
+        # "is investigating…" between updates: a reply cleared it, so set it again while
+        # running; at the end it is cleared (by the final reply, or explicitly).
+        await self._sync_status()
         if self.finished and not self.running:
             await owner.writer_flush()
 
@@ -531,7 +532,9 @@ class SessionPresenter:
             return
         now = time.monotonic()
         if self.running:
-            if self.status_set_at is None or now - self.status_set_at >= STATUS_REFRESH_S:
+            # Set it again when Slack cleared it (our reply) or it is about to expire.
+            stale = self.status_set_at is None or now - self.status_set_at >= STATUS_REFRESH_S
+            if stale or self.replied_since_status:
                 self.status_set_at = now
                 self.replied_since_status = False
                 await self.owner.set_status(info.channel, info.thread_ts, STATUS_TEXT)
