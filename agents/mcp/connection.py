@@ -40,9 +40,19 @@ class McpUnavailable(RuntimeError):
     """The server cannot be reached (failed to start, or died and did not come back)."""
 
 
+# What the streamable HTTP client reports when the server no longer knows our session (it
+# restarted, or expired the session after idling): HTTP 404, surfaced as INVALID_REQUEST.
+SESSION_LOST_MESSAGES = ("session not found", "session terminated")
+
+
 def is_connection_error(exc: BaseException) -> bool:
+    """True when the connection (not the tool) failed, so reconnecting may help."""
     if isinstance(exc, MCPError):
-        return exc.code == mcp_types.CONNECTION_CLOSED
+        if exc.code == mcp_types.CONNECTION_CLOSED:
+            return True
+        return exc.code == mcp_types.INVALID_REQUEST and any(
+            m in exc.message.lower() for m in SESSION_LOST_MESSAGES
+        )
     return isinstance(
         exc,
         anyio.ClosedResourceError

@@ -1,4 +1,4 @@
-"""Demo cluster over real transports: a stdio subprocess and streamable HTTP."""
+"""Demo cluster over real transports: a stdio subprocess, streamable HTTP and SSE."""
 
 from __future__ import annotations
 
@@ -116,3 +116,36 @@ async def test_bad_scenario_exits_with_a_clear_message(tmp_path):
     _, err = await asyncio.wait_for(proc.communicate(), timeout=15)
     assert proc.returncode == 2
     assert b"does not exist" in err and b"devkit/scenarios" in err
+
+
+async def test_sse_server_records_request_headers(tmp_path):
+    from mcp.client.session import ClientSession
+    from mcp.client.sse import sse_client
+
+    headers_file = tmp_path / "headers.jsonl"
+    proc = await devkit_cluster(
+        CHECKOUT,
+        "--sse",
+        "0",
+        "--record-headers",
+        str(headers_file),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        line = (await asyncio.wait_for(proc.stdout.readline(), timeout=15)).decode()
+        assert "listening on http://127.0.0.1:" in line and line.strip().endswith("/sse"), line
+        url = line.rsplit(" ", 1)[1].strip()
+        async with (
+            sse_client(url, headers={"X-Probe": "yes"}) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            res = await session.call_tool("pods_log", {"namespace": "payments", "name": POD})
+            assert "OutOfMemoryError" in res.content[0].text
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), timeout=10)
+    seen = [json.loads(x) for x in headers_file.read_text().splitlines()]
+    assert seen[0]["method"] == "GET" and seen[0]["path"] == "/sse"
+    assert any(r["method"] == "POST" for r in seen)
+    assert all(r["headers"].get("x-probe") == "yes" for r in seen)
