@@ -85,9 +85,11 @@ class TarsyApp:
         self.socket_handler: Any = None
         self.http: HttpServer | None = None
         self._tasks: list[asyncio.Task] = []
-        self._reports: set[asyncio.Task] = set()  # immediate health reports (LLM failures)
+        self._reports: set[asyncio.Task] = set()  # immediate health reports (LLM/MCP failures)
         self._llm_error: str | None = None
+        self._mcp_errors: dict[str, str] = {}  # server -> last `mcp_unhealthy` warning
         self._slack_ok: bool | None = None
+        self._masker: Any = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -130,7 +132,7 @@ class TarsyApp:
 
             await upgrade_async(self.db)
         self.bus = EventBus()
-        masker = _build_masker(self.cfg)
+        masker = self._masker = _build_masker(self.cfg)
         self.services = BotServices(self.cfg, self.db, masker, self.bus.emit, wake=self._wake)
 
         # Sinks: audit trail first (it is the source of truth), then metrics and Slack.
@@ -139,7 +141,7 @@ class TarsyApp:
         self.recorder = AuditRecorder(self.db)
         self.bus.add_sink(self.recorder, name="audit")
         self.bus.add_sink(self.metrics.sink, name="metrics")
-        self.bus.add_sink(self._watch_llm, name="health")
+        self.bus.add_sink(self._watch_failures, name="health")
 
         slack_on = bool(s.slack.bot_token and s.slack.bot_token.get_secret_value())
         if slack_on:
@@ -337,33 +339,68 @@ class TarsyApp:
             return connected, "socket mode connected" if connected else "socket mode disconnected"
         return bool(self._slack_ok), "web api reachable" if self._slack_ok else "auth.test failed"
 
+    def _hub(self) -> Any:
+        return getattr(self.investigator, "hub", None) or getattr(self.investigator, "tools", None)
+
     async def _check_mcp(self) -> tuple[bool, str]:
-        hub = getattr(self.investigator, "hub", None) or getattr(self.investigator, "tools", None)
+        hub = self._hub()
         if hub is None or not hasattr(hub, "health"):
             return True, "no MCP hub"
         status = hub.health()
-        bad = {k: v for k, v in status.items() if v == "unhealthy"}
+        for name, state in status.items():
+            if state == "healthy":
+                self._mcp_errors.pop(name, None)  # recovered: a new failure warns again
+        # A failed server being retried ("starting") is still down until it is healthy; else
+        # a probe during the retry would reset the warn-once state and ops would hear twice.
+        bad = [
+            k
+            for k, v in status.items()
+            if v == "unhealthy" or (v == "starting" and k in self._mcp_errors)
+        ]
         if bad:
-            return False, "; ".join(f"{k}: {v}" for k, v in bad.items())
+            return False, "; ".join(self._mcp_reason(k) for k in bad)
         return True, ", ".join(f"{k}: {v}" for k, v in status.items()) or "no servers"
+
+    def _mcp_reason(self, server: str) -> str:
+        error = self._mcp_errors.get(server)
+        return f"{server}: unhealthy ({error[:300]})" if error else f"{server}: unhealthy"
 
     async def _check_llm(self) -> tuple[bool, str]:
         if self._llm_error:
             return False, f"last LLM call failed: {self._llm_error[:200]}"
         return True, "ok"
 
-    async def _watch_llm(self, event: Any) -> None:
-        from agents.events import LlmTurnFinished
+    async def _watch_failures(self, event: Any) -> None:
+        """Bus sink: a failure that is worth telling ops now, not at the next health poll
+        (the health check still posts each warning once)."""
+        from agents.events import AgentWarning, LlmTurnFinished
 
         if isinstance(event, LlmTurnFinished):
             was_ok = self._llm_error is None
             self._llm_error = event.error or None
-            # A call that failed for good (not a mid-stream retry) is worth telling ops now,
-            # not at the next health poll; the health check still posts each warning once.
+            # Only a call that failed for good, not a mid-stream retry.
             if self._llm_error and was_ok and "retrying" not in self._llm_error:
-                task = asyncio.create_task(self.health.report(), name="health-report")
-                self._reports.add(task)
-                task.add_done_callback(self._reports.discard)
+                self._report_now()
+        elif isinstance(event, AgentWarning) and event.code == "mcp_unhealthy":
+            server = self._mcp_server_in(event.message)
+            if server is not None:
+                is_new = server not in self._mcp_errors
+                self._mcp_errors[server] = event.message
+                if is_new:
+                    self._report_now()
+
+    def _mcp_server_in(self, message: str) -> str | None:
+        """The configured server a hub warning is about (it names it as 'server')."""
+        hub = self._hub()
+        for name in getattr(hub, "server_names", None) or []:
+            if f"'{name}'" in message:
+                return name
+        return None
+
+    def _report_now(self) -> None:
+        task = asyncio.create_task(self.health.report(), name="health-report")
+        self._reports.add(task)
+        task.add_done_callback(self._reports.discard)
 
     async def _health_loop(self) -> None:
         while True:
@@ -377,6 +414,11 @@ class TarsyApp:
             return
         from bot.presenter.text import neutralize_mentions
 
+        # Details quote configuration (commands, URLs) and errors: mask before Slack.
+        try:
+            detail = self._masker.mask_text(detail) if self._masker is not None else detail
+        except Exception:  # noqa: BLE001 - fail closed: say which check, not its detail
+            detail = "details withheld (masking failed); see /health"
         text = f"⚠️ TARSy health: *{check}* is failing — {neutralize_mentions(detail)}"
         resp = await self.client.chat_postMessage(channel=ops, text=text)
         if self.services is not None and resp.get("ts"):

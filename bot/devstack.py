@@ -121,8 +121,13 @@ def write_config(
     webhook_overrides: dict[str, Any] | None = None,
     queue_overrides: dict[str, Any] | None = None,
     timeouts: dict[str, Any] | None = None,
+    mcp_transport: dict[str, Any] | None = None,
 ) -> Path:
-    """Write tarsy.yaml + agents.yaml for a local stack into `config_dir`."""
+    """Write tarsy.yaml + agents.yaml for a local stack into `config_dir`.
+
+    `mcp_transport` replaces the demo cluster's transport (e.g. a command that dies, to
+    exercise an unhealthy MCP server).
+    """
     config_dir.mkdir(parents=True, exist_ok=True)
     slack_cfg: dict[str, Any] = {
         "mode": mode,
@@ -151,6 +156,12 @@ def write_config(
         "logging": {"level": "INFO"},
     }
     command, args = _cluster_command()
+    transport = mcp_transport or {
+        "type": "stdio",
+        "command": command,
+        "args": args,
+        "env": {"PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    }
     agents = {
         "llm_providers": {
             "gemini": {
@@ -167,12 +178,7 @@ def write_config(
         "default_llm_provider": "gemini",
         "mcp_servers": {
             "cluster": {
-                "transport": {
-                    "type": "stdio",
-                    "command": command,
-                    "args": args,
-                    "env": {"PYTHONPATH": str(Path(__file__).resolve().parents[1])},
-                },
+                "transport": transport,
                 "instructions": "Read-only demo cluster.",
                 "summarization": {"enabled": False},
             }
@@ -228,6 +234,7 @@ class DevStack:
         timeouts: dict[str, Any] | None = None,
         db_url: str | None = None,
         start_app: bool = True,
+        mcp_transport: dict[str, Any] | None = None,
     ) -> None:
         self.workdir = Path(workdir)
         self.mode = mode
@@ -237,6 +244,7 @@ class DevStack:
         self.webhook_overrides = webhook_overrides
         self.queue_overrides = queue_overrides
         self.timeouts = timeouts
+        self.mcp_transport = mcp_transport
         self.db_url = db_url or f"sqlite+aiosqlite:///{self.workdir / 'tarsy.db'}"
         self.start_app_on_enter = start_app
         self.slack: Any = None
@@ -266,6 +274,7 @@ class DevStack:
                 webhook_overrides=self.webhook_overrides,
                 queue_overrides=self.queue_overrides,
                 timeouts=self.timeouts,
+                mcp_transport=self.mcp_transport,
             )
             if self.start_app_on_enter:
                 await self.start_app()
