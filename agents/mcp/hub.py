@@ -187,7 +187,16 @@ class ToolHub:
         if not decision.allowed:
             msg = f"Error: tool call refused by policy: {decision.reason}. Do not retry it."
             return done(msg, error=f"denied: {decision.reason}", denied=True)
-        if tool not in {t.name for t in self._conns[server].tools}:
+        conn = self._conns[server]
+        if tool not in {t.name for t in conn.tools}:
+            if conn.status != "healthy" and not conn.tools:
+                # Not a refusal: the server is down, so its tools are unknown right now.
+                reason = self._safe_mask(server, conn.last_error or "not connected")[0]
+                msg = (
+                    f"Error: MCP server '{server}' is unavailable ({reason}); tool '{tool}' "
+                    "could not run. Say in your answer which evidence you could not check."
+                )
+                return done(msg, error=f"server unavailable: {reason}")
             return done(
                 f"Error: server '{server}' has no tool '{tool}'.", error="unknown tool", denied=True
             )

@@ -73,6 +73,7 @@ class IncidentView:
     runbook_url: str | None = None
     started_at: datetime | None = None
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)  # e.g. a tool server was unavailable
 
 
 # --------------------------------------------------------------------------- small pieces
@@ -207,6 +208,9 @@ def status_card(view: IncidentView) -> tuple[str, list[dict[str, Any]]]:
         lines = "\n".join(f"{i}. {_safe(_one_line(s, 600), 900)}" for i, s in enumerate(steps, 1))
         text = truncate(f"*Next steps:*\n{lines}", SECTION_LIMIT)
         blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
+    if view.warnings:
+        text = "\n".join(_safe(_one_line(w, 300), 400) for w in view.warnings[:3])
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=text)]))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_context_line(view))]))
     elements: list[ButtonElement] = _link_buttons(view)
     if view.status in RUNNING:

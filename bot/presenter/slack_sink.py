@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -343,6 +344,15 @@ class SessionPresenter:
                 self.followup = None
         elif isinstance(ev, ce.CancelRequested):
             self.view["cancel_requested"] = True
+        elif isinstance(ev, AgentWarning) and ev.code == "mcp_unhealthy":
+            # Tools that could not run weaken the answer: say so on the status card (an edit,
+            # not a new message). Other warnings and notes stay in the audit trail only.
+            m = re.search(r"MCP server '([^']+)'", ev.message)
+            server = f"`{m[1]}`" if m else "a tool server"
+            note = f"⚠️ {server} was unavailable: some evidence could not be checked"
+            notes = self.view.setdefault("warnings", [])
+            if note not in notes:
+                notes.append(note)
         elif isinstance(ev, AgentWarning | ce.SessionNote):
             pass  # kept in the audit trail; the thread stays short
 

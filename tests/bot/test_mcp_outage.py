@@ -59,6 +59,10 @@ async def test_dead_mcp_server_investigation_ends_and_ops_warned_once(tmp_path):
         # ...and the model was told so (an error instead of pod data), not left waiting.
         told = [json.dumps(r.body) for r in st.gemini.requests]
         assert any("functionResponse" in b and "Error" in b and "pods_list" in b for b in told)
+        assert any("is unavailable" in b for b in told)  # a down server, not a policy refusal
+        assert "denied" not in stages
+        # The status card says the answer was reached without the cluster tools.
+        assert "`cluster` was unavailable" in thread[1], thread[1]
 
         # Ops hears about it as it happens, without anyone probing /health...
         await slack.wait_for(lambda: len(slack.messages(OPS)) >= 1, timeout=5)
