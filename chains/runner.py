@@ -332,7 +332,8 @@ class ChainRunner:
             emit=self.emit,
             ctx=_with_agent(ctx, synth),
         )
-        # Sub-agents' tokens count toward the stage too.
+        # Sub-agents' tokens count toward the stage too: their LLM calls carry this stage's
+        # context, and the recorder sums tokens from the stored calls.
         return merged, agent_results
 
     async def _finish(
