@@ -95,6 +95,7 @@ class ToolCallFinished(Event):
 class AgentWarning(Event):
     code: str  # e.g. mcp_unhealthy, summarization_failed, max_iterations, masking_failed
     message: str
+    server: str | None = None  # the MCP server it is about, for mcp_* and masking warnings
 
 
 EventSink = Callable[[Event], Awaitable[None]]

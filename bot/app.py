@@ -382,20 +382,12 @@ class TarsyApp:
             if self._llm_error and was_ok and "retrying" not in self._llm_error:
                 self._report_now()
         elif isinstance(event, AgentWarning) and event.code == "mcp_unhealthy":
-            server = self._mcp_server_in(event.message)
+            server = event.server
             if server is not None:
                 is_new = server not in self._mcp_errors
                 self._mcp_errors[server] = event.message
                 if is_new:
                     self._report_now()
-
-    def _mcp_server_in(self, message: str) -> str | None:
-        """The configured server a hub warning is about (it names it as 'server')."""
-        hub = self._hub()
-        for name in getattr(hub, "server_names", None) or []:
-            if f"'{name}'" in message:
-                return name
-        return None
 
     def _report_now(self) -> None:
         task = asyncio.create_task(self.health.report(), name="health-report")

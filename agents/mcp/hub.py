@@ -82,6 +82,7 @@ class ToolHub:
                 AgentWarning(
                     ctx=ctx,
                     code="mcp_unknown_server",
+                    server=missing,
                     message=f"MCP server '{missing}' is not configured or disabled; "
                     "its tools are not available.",
                 )
@@ -102,7 +103,7 @@ class ToolHub:
     async def _warn_unhealthy(
         self, server: str, message: str, emit: EventSink, ctx: EventContext
     ) -> None:
-        await emit(AgentWarning(ctx=ctx, code="mcp_unhealthy", message=message))
+        await emit(AgentWarning(ctx=ctx, code="mcp_unhealthy", server=server, message=message))
 
     async def tools_for(
         self, servers: list[str], emit: EventSink = _no_sink, ctx: EventContext | None = None
@@ -228,6 +229,7 @@ class ToolHub:
                 AgentWarning(
                     ctx=ctx,
                     code="masking_failed",
+                    server=server,
                     message=f"masking failed for {server}/{tool}: {mask_error}; result withheld",
                 )
             )

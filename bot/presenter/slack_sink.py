@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -347,8 +346,7 @@ class SessionPresenter:
         elif isinstance(ev, AgentWarning) and ev.code == "mcp_unhealthy":
             # Tools that could not run weaken the answer: say so on the status card (an edit,
             # not a new message). Other warnings and notes stay in the audit trail only.
-            m = re.search(r"MCP server '([^']+)'", ev.message)
-            server = f"`{m[1]}`" if m else "a tool server"
+            server = f"`{ev.server}`" if ev.server else "a tool server"
             note = f"⚠️ {server} was unavailable: some evidence could not be checked"
             notes = self.view.setdefault("warnings", [])
             if note not in notes:

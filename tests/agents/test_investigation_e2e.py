@@ -420,6 +420,7 @@ async def test_unhealthy_server_is_a_warning_not_a_crash(events) -> None:
             await inv.aclose()
     warnings = [w for w in events.of(AgentWarning) if w.code == "mcp_unhealthy"]
     assert warnings and "broken" in warnings[0].message
+    assert warnings[0].server == "broken"  # sinks route on the field, not the text
     assert "mcp_servers.broken.transport" in warnings[0].message
     assert result.confidence == "high"
 
