@@ -196,7 +196,7 @@ class Worker:
     async def _fill(self) -> int:
         """Start as many sessions/follow-ups as the local limit allows; returns how many."""
         started = 0
-        while not self._stopping and len(self._tasks) < self.q.concurrency:
+        while not self._stopping and len(self._tasks) < self.q.local_slots:
             claimed = await queue.claim_next(
                 self.db,
                 self.owner_id,
@@ -208,8 +208,8 @@ class Worker:
                 break
             self._spawn(claimed.id, self._run_session(claimed))
             started += 1
-        if not self._stopping and len(self._tasks) < self.q.concurrency:
-            started += await self._take_followups(self.q.concurrency - len(self._tasks))
+        if not self._stopping and len(self._tasks) < self.q.local_slots:
+            started += await self._take_followups(self.q.local_slots - len(self._tasks))
         return started
 
     def _spawn(self, key: str, coro) -> None:

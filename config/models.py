@@ -90,6 +90,9 @@ class DatabaseSettings(Strict):
 class QueueSettings(Strict):
     concurrency: int = Field(5, ge=1, le=200)
     """Global limit on running sessions across all replicas."""
+    worker_slots: int | None = Field(None, ge=1, le=200)
+    """Sessions one replica runs at once (default: `concurrency`). Lower it to share the
+    global limit between replicas instead of letting the quickest one take every slot."""
     lease_seconds: float = Field(60.0, gt=0)
     heartbeat_seconds: float = Field(15.0, gt=0)
     poll_seconds: float = Field(1.0, gt=0)
@@ -100,7 +103,16 @@ class QueueSettings(Strict):
     def _heartbeat_shorter_than_lease(self) -> QueueSettings:
         if self.heartbeat_seconds >= self.lease_seconds:
             raise ValueError("heartbeat_seconds must be shorter than lease_seconds")
+        if self.worker_slots is not None and self.worker_slots > self.concurrency:
+            raise ValueError(
+                f"worker_slots ({self.worker_slots}) cannot exceed concurrency "
+                f"({self.concurrency}), the global limit"
+            )
         return self
+
+    @property
+    def local_slots(self) -> int:
+        return self.worker_slots or self.concurrency
 
 
 class TimeoutSettings(Strict):

@@ -192,7 +192,8 @@ async def test_two_workers_share_one_postgres_queue(tmp_path):
                 tmp_path / "cfg",
                 gemini_url=g.base_url,
                 database_url=url,
-                queue={"concurrency": limit, "poll_seconds": 0.1},
+                # each replica may hold 2 of the 3 global slots, so both must take part
+                queue={"concurrency": limit, "worker_slots": 2, "poll_seconds": 0.1},
             )
             cfg = load_config(cfgdir)
             ids = [(await intake(db, _alert(i), cfg, None)).session_id for i in range(n)]

@@ -138,6 +138,11 @@ CASES = {
         {"tarsy": TARSY + "queue:\n  lease_seconds: 10\n  heartbeat_seconds: 10\n"},
         "config/tarsy.yaml:5 queue: heartbeat_seconds must be shorter than lease_seconds",
     ),
+    "worker slots above the global limit": (
+        {"tarsy": TARSY + "queue:\n  concurrency: 3\n  worker_slots: 4\n"},
+        "config/tarsy.yaml:5 queue: worker_slots (4) cannot exceed concurrency (3), "
+        "the global limit",
+    ),
     "routing to unknown chain": (
         {"agents": with_rules("    - {chain: k8s, alert_types: [KubePodCrashLooping]}\n")},
         "config/agents.yaml:18 routing.rules[0].chain: unknown chain 'k8s' (known: kubernetes)",
