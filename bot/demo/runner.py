@@ -261,10 +261,11 @@ class Demo:
         self.say(f"  database: {self.db_path}")
         if result.stored:
             self.say(f"  stored:   {result.stored}")
+        tarsy = _tarsy_command()
         self.say(
-            f"  browse:   tarsy sessions show {result.session_id} --database-url {result.db_url}"
+            f"  browse:   {tarsy} sessions show {result.session_id} --database-url {result.db_url}"
         )
-        self.say(f"  list:     tarsy sessions list --database-url {result.db_url}")
+        self.say(f"  list:     {tarsy} sessions list --database-url {result.db_url}")
         self.say(f"  config:   {self.workdir / 'config'}")
         self.say(f"  app log:  {self.workdir / 'serve.log'}")
 
@@ -291,3 +292,20 @@ async def run_demo(opts: DemoOptions, out: TextIO) -> DemoResult:
 
 def main_sync(opts: DemoOptions, out: TextIO) -> DemoResult:
     return asyncio.run(run_demo(opts, out))
+
+
+def _tarsy_command() -> str:
+    """`tarsy` when it is on PATH, else the path of this environment's script (e.g. the
+    `.venv/bin/tarsy` that `make demo` created), so the printed command works as shown."""
+    import shutil
+    import sys
+
+    if shutil.which("tarsy"):
+        return "tarsy"
+    script = Path(sys.executable).with_name("tarsy")
+    if not script.exists():
+        return "tarsy"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
