@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from storage.engine import Database
 from storage.models import QUEUED, AlertRow, SessionEventRow, SessionRow, new_id, utcnow
+from storage.repositories.intake import alert_row
 from storage.repositories.session_rows import session_rows_query
 
 
@@ -40,28 +41,7 @@ async def create_rerun(
         s.add(new)
         await s.flush()
         if alert is not None:
-            s.add(
-                AlertRow(
-                    id=new_id(),
-                    session_id=new.id,
-                    source=alert.source,
-                    kind=alert.kind,
-                    title=alert.title,
-                    severity=alert.severity,
-                    status="firing",
-                    fingerprint=alert.fingerprint,
-                    labels=alert.labels,
-                    annotations=alert.annotations,
-                    links=alert.links,
-                    runbook_url=alert.runbook_url,
-                    description=alert.description,
-                    payload=alert.payload,
-                    slack_channel=alert.slack_channel,
-                    slack_ts=alert.slack_ts,
-                    slack_user=alert.slack_user,
-                    received_at=now,
-                )
-            )
+            s.add(alert_row(alert, new.id, now, status="firing"))
         who = f" by {requested_by}" if requested_by else ""
         s.add(
             SessionEventRow(

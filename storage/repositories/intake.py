@@ -85,14 +85,17 @@ async def find_open_incident_by_fingerprint(
         return await s.scalar(_open_incident_query(fingerprint, window_s, now or utcnow()))
 
 
-def _alert_row(alert: NewAlert, session_id: str | None, now: datetime) -> AlertRow:
+def alert_row(
+    alert: NewAlert | AlertRow, session_id: str | None, now: datetime, *, status: str | None = None
+) -> AlertRow:
+    """A new alert row for `session_id` from a parsed alert, or a copy of a stored one."""
     return AlertRow(
         session_id=session_id,
         source=alert.source,
         kind=alert.kind,
         title=alert.title,
         severity=alert.severity,
-        status=alert.status,
+        status=status or alert.status,
         fingerprint=alert.fingerprint,
         labels=dict(alert.labels),
         annotations=dict(alert.annotations),
@@ -135,7 +138,7 @@ async def record_alert_and_enqueue(
                     updated_at=now,
                 )
             )
-            s.add(_alert_row(alert, existing.id, now))
+            s.add(alert_row(alert, existing.id, now))
             s.add(
                 SessionEventRow(
                     session_id=existing.id,
@@ -167,7 +170,7 @@ async def record_alert_and_enqueue(
         )
         s.add(session)
         await s.flush()
-        s.add(_alert_row(alert, session.id, now))
+        s.add(alert_row(alert, session.id, now))
         s.add(
             SessionEventRow(
                 session_id=session.id,
@@ -196,7 +199,7 @@ async def record_resolved(
             .order_by(SessionRow.created_at.desc())
             .limit(1)
         )
-        s.add(_alert_row(alert, session.id if session else None, now))
+        s.add(alert_row(alert, session.id if session else None, now))
         if session is None:
             return None
         session.resolved_at = now
